@@ -1,0 +1,3 @@
+module github.com/pingora-go/pingora/errors
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/pingora-go/pingora/server
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/pingora-go/pingora/tinyufo
+
+go 1.26
