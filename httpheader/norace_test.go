@@ -1,0 +1,5 @@
+//go:build !race
+
+package httpheader_test
+
+const raceEnabled = false
