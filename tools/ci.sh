@@ -9,6 +9,8 @@
 # Environment:
 #   CI_RACE_COUNT  -count for `go test -race` (default 1)
 #   CI_TIMEOUT     -timeout for each module's tests (default 10m)
+#   CI_FUZZTIME    time per fuzz target in the final fuzz pass (default 5s;
+#                  0 skips it); runs only when every module is checked
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,5 +63,11 @@ for m in "${mods[@]}"; do
 		done <"$m/ci.extra"
 	fi
 done
+
+fuzztime=${CI_FUZZTIME:-5s}
+if [ $whole = 1 ] && [ "$fuzztime" != 0 ]; then
+	step "every fuzz target for $fuzztime"
+	tools/fuzz.sh -t "$fuzztime" >/dev/null || fail "fuzzing found a failing input (see tools/fuzz.sh)"
+fi
 
 step "ok"
