@@ -1,3 +1,3 @@
 module github.com/pingora-go/pingora/proxy
 
-go 1.26
+go 1.26.0

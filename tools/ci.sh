@@ -67,7 +67,12 @@ done
 fuzztime=${CI_FUZZTIME:-5s}
 if [ $whole = 1 ] && [ "$fuzztime" != 0 ]; then
 	step "every fuzz target for $fuzztime"
-	tools/fuzz.sh -t "$fuzztime" >/dev/null || fail "fuzzing found a failing input (see tools/fuzz.sh)"
+	log=$(mktemp)
+	if ! tools/fuzz.sh -t "$fuzztime" >"$log" 2>&1; then
+		tail -n 60 "$log"
+		fail "fuzzing found a failing input; it is now a seed under testdata/fuzz/"
+	fi
+	rm -f "$log"
 fi
 
 step "ok"

@@ -1,3 +1,3 @@
 module github.com/pingora-go/pingora/umbrella
 
-go 1.26
+go 1.26.0
