@@ -1,3 +1,12 @@
 module github.com/pingora-go/pingora/memcache
 
-go 1.26
+go 1.26.0
+
+require github.com/pingora-go/pingora/tinyufo v0.0.0-00010101000000-000000000000
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
+
+replace github.com/pingora-go/pingora/tinyufo => ../tinyufo
