@@ -2,9 +2,21 @@ module github.com/pingora-go/pingora/server
 
 go 1.26.0
 
+require github.com/pingora-go/pingora/httpheader v0.0.0-00010101000000-000000000000
+
 require (
+	github.com/pingora-go/pingora/errors v0.0.0-00010101000000-000000000000
+	github.com/pingora-go/pingora/pool v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require golang.org/x/text v0.43.0 // indirect
+
+replace github.com/pingora-go/pingora/httpheader => ../httpheader
+
+replace github.com/pingora-go/pingora/errors => ../errors
+
+replace github.com/pingora-go/pingora/pool => ../pool

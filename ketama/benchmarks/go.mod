@@ -7,4 +7,4 @@ require (
 	github.com/pingora-go/pingora/ketama v0.0.0-00010101000000-000000000000
 )
 
-replace github.com/pingora-go/pingora/ketama => ../
+replace github.com/pingora-go/pingora/ketama => ..

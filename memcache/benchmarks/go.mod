@@ -14,6 +14,6 @@ require (
 )
 
 replace (
-	github.com/pingora-go/pingora/memcache => ../
+	github.com/pingora-go/pingora/memcache => ..
 	github.com/pingora-go/pingora/tinyufo => ../../tinyufo
 )

@@ -20,4 +20,4 @@ require (
 	golang.org/x/sys v0.36.0 // indirect
 )
 
-replace github.com/pingora-go/pingora/tinyufo => ../
+replace github.com/pingora-go/pingora/tinyufo => ..

@@ -1,0 +1,61 @@
+package connector
+
+import (
+	"crypto/tls"
+	"net"
+
+	"github.com/pingora-go/pingora/server/peer"
+)
+
+// Conn is a connection to a peer made by a Connector: the net.Conn
+// (a *tls.Conn, or the TLSClient's connection, for TLS peers) plus what was
+// negotiated. Read, Write, Close and deadlines are the embedded net.Conn's.
+// Like a net.Conn it may be read and written concurrently; hand it back with
+// Connector.Release or Close it.
+type Conn struct {
+	net.Conn
+	key     peer.Key
+	alpn    string
+	version uint8
+	tls     bool
+}
+
+// ALPN returns the protocol negotiated by TLS ALPN: "h2", "http/1.1", or ""
+// when none was (or for plaintext connections).
+func (c *Conn) ALPN() string { return c.alpn }
+
+// HTTPVersion is the HTTP major version to speak on the connection, 1 or 2:
+// 2 when TLS negotiated "h2", or on a plaintext connection to a peer with
+// ALPN peer.ALPNH2 (HTTP/2 with prior knowledge, h2c); else 1.
+func (c *Conn) HTTPVersion() int { return int(c.version) }
+
+// TLS reports whether the connection runs TLS.
+func (c *Conn) TLS() bool { return c.tls }
+
+// TLSState returns the crypto/tls state of a TLS connection made by
+// the default TLSClient, and false for any other connection.
+func (c *Conn) TLSState() (tls.ConnectionState, bool) {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
+
+// Key is the peer key the connection was made for: it is only ever handed
+// out again for peers with an equal Key.
+func (c *Conn) Key() peer.Key { return c.key }
+
+// httpVersion decides the HTTP version of a new connection (Pingora's
+// connectors/http: negotiated h2 → 2; other ALPN → 1; no ALPN → 1 over TLS,
+// else 2 only for an h2-only peer).
+func httpVersion(p *peer.Peer, useTLS bool, negotiated string) uint8 {
+	switch {
+	case negotiated == "h2":
+		return 2
+	case negotiated != "" || useTLS:
+		return 1
+	case p.ALPN.MinHTTPVersion() == 2:
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,76 @@
+// Package connector makes connections to upstream peers: it takes an idle
+// pooled connection when there is one and otherwise dials (TCP or Unix)
+// and runs the TLS handshake, reporting which it did, because retry
+// decisions depend on it.
+//
+// It ports Pingora's TransportConnector and the connection half of its HTTP
+// Connector (pingora-core, connectors/mod.rs, connectors/l4.rs,
+// connectors/http).
+//
+// # Usage
+//
+//	conns, err := connector.New(connector.Options{}) // pool of 128, idle 60 s
+//	p := peer.New("10.0.0.1:443", true, "api.example.com")
+//	conn, reused, err := conns.Get(ctx, p)
+//	if err != nil { … } // *perr.Error: ConnectRefused, InvalidCert, …
+//	if conn.HTTPVersion() == 2 { … } // ALPN picked HTTP/2
+//	conns.Release(p, conn, exchangeEndedCleanly)
+//
+// # Connections
+//
+// Get looks in the pool under the peer's reuse hash (peer.Peer.ReuseHash)
+// and hands out a connection only if its peer.Key equals the peer's, so a
+// TLS connection made for a.example is never handed out for b.example,
+// even on a hash collision. Idle connections are watched (pool.PutWatched):
+// one whose server closes it or sends data while idle is closed at once and
+// never handed out.
+//
+// Dial connects under the peer's ConnectionTimeout, from its BindTo
+// address, with its TCP keep-alive and receive buffer settings, then for
+// TLS peers runs the handshake offering the peer's ALPN.
+// TotalConnectionTimeout bounds connect and handshake together. Conn
+// reports the negotiated ALPN and the HTTP version to speak (HTTPVersion),
+// so the caller picks HTTP/1 or HTTP/2; HTTP1Session wraps a connection in
+// an HTTP/1 client session with the peer's read and write timeouts.
+//
+// # TLS and verification
+//
+// The default TLS client is crypto/tls (ClientConfig shows its
+// configuration); Options.TLS plugs in another (TLSClient). Verification is
+// never switched off silently: only peer.Peer.SkipVerifyCert accepts any
+// certificate, and only SkipVerifyHostname accepts any name. An empty SNI
+// verifies the certificate against the host of the peer's address (an IP
+// address then needs an IP SAN). Pingora instead verifies nothing when the
+// SNI is empty. Certificate failures are perr.InvalidCert.
+//
+// # Errors and retries
+//
+// Every error of Get and Dial is a *perr.Error with source Upstream (an
+// invalid peer: Internal), the address in its context, e.g.
+// "Upstream ConnectRefused context: connect 127.0.0.1:8080 cause: dial tcp
+// 127.0.0.1:8080: connect: connection refused". Connect and handshake
+// failures are marked retryable: nothing was sent, so the request can be
+// tried on another peer. Pingora leaves them not retried unless the
+// fail_to_connect hook says so; pingora-go's proxy may still decline.
+// A cancelled context and an invalid peer are not retryable.
+//
+// # Defaults
+//
+//   - Options.PoolSize zero: 128 idle connections over all peers; negative:
+//     no pooling.
+//   - Options.IdleTimeout zero: 60 s, for peers whose IdleTimeout is zero.
+//     A peer's negative IdleTimeout means its connections are never pooled.
+//   - Options.HandshakeTimeout zero: 60 s, for TLS handshakes of peers
+//     without TotalConnectionTimeout.
+//   - Options.TLS nil: crypto/tls.
+//
+// Not ported (yet): CONNECT proxies, custom L4 connectors, source address
+// pools (bind_to_v4/v6) and port ranges, DSCP, TCP Fast Open, and
+// SO_RCVBUF before connect (TCPRecvBuf is set right after connect).
+//
+// # Concurrency
+//
+// A Connector is safe for concurrent use. A Conn is a net.Conn: one reader
+// and one writer at a time, Close from anywhere; it belongs to the caller
+// between Get and Release.
+package connector

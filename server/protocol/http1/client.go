@@ -1,0 +1,258 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"time"
+
+	perr "github.com/pingora-go/pingora/errors"
+	"github.com/pingora-go/pingora/httpheader"
+)
+
+// ClientSession is the upstream side of an HTTP/1 connection: it writes a
+// request to a server and reads the response. It ports Pingora's HTTP/1
+// HttpSession for clients.
+//
+// An exchange is: WriteRequestHeader; Write (the request body) and
+// FinishRequestBody; ReadResponseHeader until it returns a final (non-1xx)
+// head, handing every 1xx to the caller to forward; Read (the response
+// body); then Release, which returns the connection for reuse only if the
+// exchange completed cleanly.
+//
+// Concurrency: the writing methods (Write, FinishRequestBody) may run on one
+// goroutine while the reading ones (ReadResponseHeader, Read) run on
+// another, so a response can be read while the request body is still being
+// sent; every other method needs exclusive use, after both are done.
+type ClientSession struct {
+	conn net.Conn
+	opts Options
+	rd   reader
+
+	req      *httpheader.RequestHeader
+	reqKA    bool
+	bw       bodyWriter
+	wbuf     []byte
+	resp     httpheader.ResponseHeader
+	respFr   Framing
+	final    bool
+	body     bodyReader
+	trailers httpheader.Header
+	wbroken  bool // a write failed (touched only by the writing methods)
+	rbroken  bool // a read failed (touched only by the reading methods)
+	upgraded bool
+	hijacked bool
+	closed   bool
+}
+
+// NewClientSession returns a session writing requests to conn. A nil opts
+// means the zero Options (the defaults). The session owns conn: Release
+// returns it or closes it.
+func NewClientSession(conn net.Conn, opts *Options) *ClientSession {
+	c := &ClientSession{conn: conn}
+	if opts != nil {
+		c.opts = *opts
+	}
+	c.rd.conn = conn
+	return c
+}
+
+// WriteRequestHeader writes the request head exactly as stored and sets up
+// the request body framing (chunked if Transfer-Encoding is chunked, else
+// Content-Length, else no body). req is kept until the response is read (it
+// decides the response framing for HEAD, CONNECT and upgrades): do not
+// change it before then. A head whose framing RequestBody rejects is not
+// sent (an Internal error). Write errors have source Upstream.
+func (c *ClientSession) WriteRequestHeader(req *httpheader.RequestHeader) error {
+	if c.hijacked || c.closed {
+		return ErrUpgraded
+	}
+	if c.req != nil {
+		return ErrHeaderWritten
+	}
+	fr, err := RequestBody(req)
+	if err != nil {
+		return perr.Because(perr.InternalError, "http1: request framing", err).AsIn()
+	}
+	c.req, c.reqKA = req, RequestKeepAlive(req)
+	c.final, c.upgraded = false, false
+	c.wbuf = req.AppendWire(c.wbuf[:0])
+	c.bw.reset(c.conn, fr, perr.Upstream, c.opts.writeTimeout())
+	if err := c.bw.writeRaw(c.wbuf); err != nil {
+		c.wbroken = true
+		return err
+	}
+	return nil
+}
+
+// Write writes request body bytes in the request's framing (one chunk per
+// call for chunked).
+func (c *ClientSession) Write(p []byte) (int, error) {
+	if c.req == nil || c.hijacked {
+		return 0, ErrHeaderWritten
+	}
+	n, err := c.bw.write(p)
+	if err != nil {
+		c.wbroken = true
+	}
+	return n, err
+}
+
+// FinishRequestBody ends the request body (see ServerSession.FinishResponse).
+func (c *ClientSession) FinishRequestBody(trailers *httpheader.Header) error {
+	if c.req == nil || c.hijacked {
+		return ErrHeaderWritten
+	}
+	err := c.bw.finish(trailers, &c.wbuf)
+	if err != nil {
+		c.wbroken = true
+	}
+	return err
+}
+
+// ReadResponseHeader reads the next response head. A 1xx head other than
+// 101 (100 Continue, 103 Early Hints) is returned as is, with no body: a
+// proxy forwards it and calls ReadResponseHeader again. A final head sets
+// up the response body, read with Read. The head is owned by the session:
+// valid until the next call.
+//
+// The whole head must arrive within Options.HeaderTimeout (else a
+// ReadTimedout error). A malformed head or framing is an InvalidHTTPHeader
+// error; I/O errors are ReadError or ConnectionClosed, with retry type
+// perr.RetryReusedOnly if no byte of the response had arrived; all have
+// source Upstream, so perr.StatusCode maps them to 502 or 504. Such a
+// connection is never reused.
+func (c *ClientSession) ReadResponseHeader() (*httpheader.ResponseHeader, error) {
+	if c.hijacked || c.closed {
+		return nil, ErrUpgraded
+	}
+	if c.req == nil || c.final {
+		return nil, ErrHeaderWritten
+	}
+	lim := &c.opts.Limits
+	_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.headerTimeout()))
+	n, got, err := c.rd.readHead(func(b []byte) (int, error) {
+		return ParseResponse(b, &c.resp, lim)
+	}, lim.headerBytes(), lim.headerBytes())
+	if err != nil {
+		c.rbroken = true
+		if _, ok := err.(*perr.Error); ok {
+			return nil, err
+		}
+		if err == io.ErrShortBuffer {
+			return nil, responseError(fault{502, "http1: response head too large"})
+		}
+		e := ioError(err, perr.Upstream, "http1: read response head").(*perr.Error)
+		if !got && e.Type() != perr.ReadTimedout {
+			// Closed or reset before any response byte: a pooled
+			// connection may simply have gone stale (Pingora's ReusedOnly).
+			e.SetRetryType(perr.RetryReusedOnly)
+		}
+		return nil, e
+	}
+	c.rd.consume(n)
+	fr, err := ResponseBody(c.req, &c.resp)
+	if err != nil {
+		c.rbroken = true
+		return nil, err
+	}
+	st := c.resp.Status()
+	if st < 200 && st != 101 {
+		return &c.resp, nil
+	}
+	c.final, c.respFr = true, fr
+	c.trailers.Reset()
+	c.body.reset(&c.rd, fr, perr.Upstream, c.opts.bodyTimeout(), lim, &c.trailers)
+	if fr.Kind == BodyTunnel {
+		c.upgraded = true
+	}
+	return &c.resp, nil
+}
+
+// Response returns the last response head read.
+func (c *ClientSession) Response() *httpheader.ResponseHeader { return &c.resp }
+
+// ResponseFraming returns the framing of the final response's body.
+func (c *ClientSession) ResponseFraming() Framing { return c.respFr }
+
+// ResponseTrailers returns the trailer fields of a chunked response body,
+// filled once the body was read to its end.
+func (c *ClientSession) ResponseTrailers() *httpheader.Header { return &c.trailers }
+
+// Read reads the response body, never past its end, returning io.EOF at
+// the end. Each wait is bounded by Options.BodyTimeout. Errors have source
+// Upstream: InvalidChunk, PrematureBodyEnd, ReadTimedout, ReadError.
+func (c *ClientSession) Read(p []byte) (int, error) {
+	if !c.final || c.upgraded {
+		return 0, ErrHeaderWritten
+	}
+	n, err := c.body.Read(p)
+	if err != nil && err != io.EOF {
+		c.rbroken = true
+	}
+	return n, err
+}
+
+// ResponseBodyDone reports whether the response body was read to its end.
+func (c *ClientSession) ResponseBodyDone() bool { return c.final && c.body.done }
+
+// Reusable reports whether the connection can carry another request now:
+// the request body was completely written (CVE-2024-24791: a request sent
+// with Expect: 100-continue whose body was never sent leaves the server
+// waiting for it), the final response was read to its end, no error
+// happened, no bytes arrived beyond the response, the framing was not
+// close-delimited or an upgrade, and neither the request nor the response
+// (by version and Connection) ruled out keep-alive.
+func (c *ClientSession) Reusable() bool {
+	return c.req != nil && !c.wbroken && !c.rbroken && !c.upgraded && !c.hijacked && !c.closed &&
+		c.bw.done && c.final && c.body.done && c.body.err == nil &&
+		c.respFr.Kind != BodyUntilClose && len(c.rd.buffered()) == 0 &&
+		c.reqKA && ResponseKeepAlive(&c.resp)
+}
+
+// Release ends the exchange. If the connection is reusable (after draining
+// at most Options.MaxDrainBytes of an unread response body) it returns conn
+// with deadlines cleared and true, and the session may be used for the next
+// request; otherwise it closes conn and returns nil and false.
+func (c *ClientSession) Release() (net.Conn, bool) {
+	if c.hijacked || c.closed {
+		return nil, false
+	}
+	if c.final && !c.body.done && !c.rbroken && c.respFr.Kind != BodyUntilClose && !c.upgraded {
+		c.body.drain(c.opts.maxDrain())
+	}
+	if !c.Reusable() {
+		_ = c.Close()
+		return nil, false
+	}
+	c.req, c.final = nil, false
+	c.rd.release()
+	_ = c.conn.SetDeadline(time.Time{})
+	return c.conn, true
+}
+
+// Upgraded reports whether the response switched protocols (101 to an
+// upgrade request, 2xx to CONNECT): call Hijack.
+func (c *ClientSession) Upgraded() bool { return c.upgraded }
+
+// Hijack hands over the connection after an upgrade: the conn, with
+// deadlines cleared, and a copy of the bytes read past the response head.
+// The session is unusable afterwards.
+func (c *ClientSession) Hijack() (net.Conn, []byte, error) {
+	if !c.upgraded || c.hijacked {
+		return nil, nil, ErrHeaderWritten
+	}
+	c.hijacked = true
+	_ = c.conn.SetDeadline(time.Time{})
+	return c.conn, c.rd.take(), nil
+}
+
+// Close closes the connection. It is safe to call more than once.
+func (c *ClientSession) Close() error {
+	if c.closed || c.hijacked {
+		return nil
+	}
+	c.closed = true
+	c.rd.r = c.rd.w
+	c.rd.release()
+	return c.conn.Close()
+}

@@ -1,0 +1,121 @@
+package http1
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	perr "github.com/pingora-go/pingora/errors"
+	"github.com/pingora-go/pingora/httpheader"
+)
+
+var crlf = []byte("\r\n")
+
+// Chunks up to smallChunk bytes are framed in a pooled buffer and written
+// at once; larger ones go out as a vectored write of header, data, CRLF.
+const smallChunk = 8 << 10
+
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallChunk+32); return &b }}
+
+// bodyWriter writes one message body with its framing.
+type bodyWriter struct {
+	conn    net.Conn
+	kind    BodyKind
+	left    int64 // BodyLength: bytes still to write
+	done    bool
+	src     perr.Source // the side the connection faces, for errors
+	timeout time.Duration
+	written int64
+	hdr     [20]byte
+	vec     net.Buffers
+	vecArr  [3][]byte
+}
+
+func (bw *bodyWriter) reset(conn net.Conn, fr Framing, src perr.Source, timeout time.Duration) {
+	bw.conn, bw.kind, bw.left, bw.src, bw.timeout = conn, fr.Kind, fr.Length, src, timeout
+	bw.done, bw.written = fr.Kind == BodyNone, 0
+}
+
+// writeRaw writes b with the write timeout.
+func (bw *bodyWriter) writeRaw(b []byte) error {
+	_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
+	if _, err := bw.conn.Write(b); err != nil {
+		return writeError(err, bw.src)
+	}
+	return nil
+}
+
+// write writes body bytes p in the body's framing.
+func (bw *bodyWriter) write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	switch {
+	case bw.done && bw.kind == BodyNone:
+		return 0, ErrBodyNotAllowed
+	case bw.done:
+		return 0, ErrBodyTooLong
+	}
+	switch bw.kind {
+	case BodyLength:
+		if int64(len(p)) > bw.left {
+			return 0, ErrBodyTooLong
+		}
+		if err := bw.writeRaw(p); err != nil {
+			return 0, err
+		}
+		bw.left -= int64(len(p))
+		bw.done = bw.left == 0
+	case BodyChunked:
+		h := strconv.AppendInt(bw.hdr[:0], int64(len(p)), 16)
+		h = append(h, '\r', '\n')
+		if len(p) <= smallChunk {
+			// One write, so a TLS conn sends one record, not three.
+			bp := chunkBufs.Get().(*[]byte)
+			b := append(append(append((*bp)[:0], h...), p...), crlf...)
+			err := bw.writeRaw(b)
+			chunkBufs.Put(bp)
+			if err != nil {
+				return 0, err
+			}
+			break
+		}
+		bw.vecArr = [3][]byte{h, p, crlf}
+		bw.vec = bw.vecArr[:]
+		_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
+		if _, err := bw.vec.WriteTo(bw.conn); err != nil {
+			return 0, writeError(err, bw.src)
+		}
+	default:
+		if err := bw.writeRaw(p); err != nil {
+			return 0, err
+		}
+	}
+	bw.written += int64(len(p))
+	return len(p), nil
+}
+
+// finish ends the body: the last chunk and trailers for chunked, a check
+// that the whole length was written for Content-Length.
+func (bw *bodyWriter) finish(trailers *httpheader.Header, scratch *[]byte) error {
+	if bw.done {
+		return nil
+	}
+	switch bw.kind {
+	case BodyLength:
+		return perr.Create(perr.PrematureBodyEnd, perr.Internal, "http1: body shorter than its content-length", nil)
+	case BodyChunked:
+		b := append((*scratch)[:0], '0', '\r', '\n')
+		if trailers != nil {
+			b = trailers.AppendWire(b)
+		}
+		b = append(b, '\r', '\n')
+		*scratch = b
+		if err := bw.writeRaw(b); err != nil {
+			return err
+		}
+	}
+	bw.done = true
+	return nil
+}

@@ -1,0 +1,69 @@
+// Package http2 speaks HTTP/2 to clients (downstream) and to upstream peers,
+// on top of golang.org/x/net/http2, adding what a proxy needs and x/net
+// lacks.
+//
+// It ports the HTTP/2 parts of Cloudflare Pingora's pingora-core
+// (protocols/http/v2/server.rs and client.rs, connectors/http/v2.rs).
+//
+// # Downstream
+//
+// A [Server] serves a connection whose TLS ALPN negotiated "h2", or an h2c
+// connection with prior knowledge; [PeekPreface] tells h2c from HTTP/1 on
+// a port that serves both. Each stream reaches the [Handler] as a [Session]:
+// the request as an httpheader.RequestHeader, the body as a reader with
+// flow-control backpressure, and the response header, body and trailers
+// writers.
+//
+//	srv, _ := http2.NewServer(http2.ServerOptions{})
+//	go srv.ServeConn(ctx, conn, http2.HandlerFunc(func(s *http2.Session) {
+//		resp, _ := httpheader.NewResponse(200)
+//		_ = s.WriteResponseHeader(resp, false)
+//		_ = s.WriteBody([]byte("hello"), true)
+//	}))
+//
+// Safe defaults, each covered by a test: 100 concurrent streams; a 64 KiB
+// header list (RFC 9113 counting; 431 beyond); at most 16 CONTINUATION
+// frames per header block (CVE-2023-45288 and the HTTP/2 "Bomb"); 16 KiB
+// frames; 1 MiB stream and 2 MiB connection windows; token-bucket limits on
+// RST_STREAM from the client (rapid reset, CVE-2023-44487) and from the
+// server (MadeYouReset, CVE-2025-8671), on PING, SETTINGS and empty frames,
+// each answered with GOAWAY(ENHANCE_YOUR_CALM) and a close; 60 s idle
+// connections; 60 s per body read and write (so a zero window stalls a
+// stream for at most that long). x/net/http2 itself validates pseudo-headers,
+// lower-case names, connection-specific fields and TE, and bounds queued
+// control frames and handler concurrency.
+//
+// # Upstream
+//
+// A [Client] multiplexes [Stream]s over a small set of connections per peer
+// key: a stream goes to a connection with a free slot (the peer's
+// SETTINGS_MAX_CONCURRENT_STREAMS, capped by ClientOptions.MaxStreamsPerConn)
+// and a connection is dialed, through the caller's [DialFunc], only when all
+// are full or draining after GOAWAY.
+//
+//	c, _ := http2.NewClient(http2.ClientOptions{})
+//	s, _ := c.NewStream(ctx, peerKey, dial)
+//	defer s.Close()
+//	_ = s.WriteRequestHeader(req, true)
+//	resp, err := s.ReadResponseHeader() // *perr.Error; errors.Is(err, perr.H2Error), err.Retry()
+//
+// Errors carry Pingora's types and retry decisions; a stream the peer did
+// not process (above a GOAWAY's last stream id, or REFUSED_STREAM) is
+// retryable. Client defaults: 8 MiB stream and connection windows, 64 KiB
+// frames and header list, a 10 s handshake (which waits for the peer's
+// SETTINGS), no pings unless PingInterval is set (then a 5 s PING timeout,
+// reported as PingTimedout), push disabled.
+//
+// # Differences from HTTP/1 sessions
+//
+// x/net/http2 decodes header fields into maps, so the order between fields
+// of different names is lost: this package returns them sorted by name,
+// lower case as on the wire. A response ends when the Handler returns.
+//
+// # Concurrency
+//
+// Server and Client are safe for concurrent use. A Session belongs to its
+// handler's goroutine (Abort and Context excepted). A Stream may have its
+// request body written on one goroutine while its response is read on
+// another; Close may be called from any goroutine.
+package http2

@@ -1,0 +1,92 @@
+package http2_test
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/http2"
+
+	h2 "github.com/pingora-go/pingora/server/protocol/http2"
+)
+
+// refFrames parses frame headers from a whole buffer, the slow obvious way.
+func refFrames(skip int, data []byte) [][4]uint32 {
+	var out [][4]uint32
+	if skip > len(data) {
+		return nil
+	}
+	data = data[skip:]
+	for len(data) >= 9 {
+		n := uint32(data[0])<<16 | uint32(data[1])<<8 | uint32(data[2])
+		out = append(out, [4]uint32{n, uint32(data[3]), uint32(data[4]), binary.BigEndian.Uint32(data[5:9]) & (1<<31 - 1)})
+		if uint64(len(data)) < 9+uint64(n) {
+			break
+		}
+		data = data[9+n:]
+	}
+	return out
+}
+
+func FuzzFrameScanner(f *testing.F) {
+	f.Add([]byte(http2.ClientPreface+"\x00\x00\x00\x04\x00\x00\x00\x00\x00"), uint8(3), true)
+	f.Add([]byte("\x00\x00\x02\x01\x05\x00\x00\x00\x01ab\x00\x00\x00\x09\x04\x00\x00\x00\x01"), uint8(0), false)
+	f.Add([]byte("\x00\x00\x08\x06\x00\x00\x00\x00\x00abcdefgh"), uint8(7), false)
+	f.Fuzz(func(t *testing.T, data []byte, step uint8, preface bool) {
+		skip := 0
+		if preface {
+			skip = len(http2.ClientPreface)
+		}
+		var chunks [][]byte
+		for rest, k := data, int(step)+1; len(rest) > 0; {
+			n := min(k, len(rest))
+			chunks = append(chunks, rest[:n])
+			rest = rest[n:]
+		}
+		assert.Equal(t, refFrames(skip, data), h2.ScanFrames(skip, chunks))
+	})
+}
+
+func TestRewriteDuplicateSettings(t *testing.T) {
+	enc := func(kv ...uint32) []byte {
+		var b []byte
+		for i := 0; i+1 < len(kv); i += 2 {
+			b = binary.BigEndian.AppendUint16(b, uint16(kv[i]))
+			b = binary.BigEndian.AppendUint32(b, kv[i+1])
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name    string
+		in, out []byte
+	}{
+		{"no duplicates", enc(3, 100, 4, 1), enc(3, 100, 4, 1)},
+		{"one duplicate", enc(4, 100, 4, 1), enc(0xf000, 100, 4, 1)},
+		{"three of a kind", enc(4, 1, 3, 5, 4, 2, 4, 3), enc(0xf000, 1, 3, 5, 0xf002, 2, 4, 3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h2.RewriteDuplicateSettings(tc.in)
+			assert.Equal(t, tc.out, tc.in)
+		})
+	}
+}
+
+// RFC 9113 §6.5.3: repeated settings apply in order (x/net alone rejects
+// them), even when the frame arrives in pieces.
+func TestServer_DuplicateSettingsApplied(t *testing.T) {
+	leakCheck(t)
+	ts := startServer(t, h2.ServerOptions{}, okHandler)
+	rc := dialRaw(t, ts.addr)
+	payload := []byte{0, 4, 0, 0, 0, 100, 0, 4, 0, 0, 0, 1}
+	frame := append([]byte{0, 0, byte(len(payload)), 4, 0, 0, 0, 0, 0}, payload...)
+	for _, piece := range [][]byte{frame[:11], frame[11:]} {
+		_, err := rc.c.Write(piece)
+		require.NoError(t, err)
+	}
+	rc.headers(1, true, reqFields()...)
+	// The window is 1 byte: "ok" arrives one byte at a time.
+	f, err := rc.readUntil(func(f http2.Frame) bool { _, ok := f.(*http2.DataFrame); return ok })
+	require.NoError(t, err)
+	assert.Equal(t, "o", string(f.(*http2.DataFrame).Data()))
+}
