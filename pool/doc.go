@@ -31,7 +31,10 @@
 //     watcher by setting a read deadline in the past, waits for it to end,
 //     skips the connection if the Read returned anything but that timeout,
 //     and clears the deadline: a connection is handed out with no byte
-//     consumed and no goroutine left behind.
+//     consumed and no goroutine left behind. Once warm, a PutWatched and Get
+//     round trip allocates only the error the stopped Read returns (one
+//     *net.OpError for a net.Conn): entries, their watcher closure and read
+//     buffer are recycled.
 //   - PutWithDone is for connections whose reads are owned elsewhere, such
 //     as a shared HTTP/2 connection read by its driver: the pool never reads
 //     it and drops it when the idle timeout passes or the driver closes the

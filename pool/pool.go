@@ -85,6 +85,7 @@ type Pool[C io.Closer] struct {
 	nodes  map[uint64]*node[C] // key → its idle connections; may hold empty nodes
 	lru    entry[C]            // sentinel of the global LRU: lru.nextL is the newest
 	free   *entry[C]           // recycled plain entries, linked through nextK
+	freeW  *entry[C]           // recycled watched entries, linked through nextK
 	stats  Stats               // Idle is the number of entries in lru
 }
 
@@ -118,8 +119,9 @@ const (
 )
 
 // entry is one idle connection. Plain entries are recycled through
-// Pool.free; entries with a goroutine are not, as the goroutine may still
-// refer to them after they left the pool.
+// Pool.free, and watched entries that Get took through Pool.freeW once
+// their watcher ended; other entries with a goroutine are not, as the
+// goroutine may still refer to them after they left the pool.
 type entry[C io.Closer] struct {
 	conn         C
 	key          uint64
@@ -137,7 +139,9 @@ type entry[C io.Closer] struct {
 	w      Watchable       // watched: c as a Watchable
 	done   <-chan struct{} // kindDone: the owner's closed signal
 	stop   chan struct{}   // kindDone: closed when the entry leaves the pool
-	exited chan struct{}   // watched and kindDone: closed when the goroutine ends
+	exited chan struct{}   // kindDone: closed when the goroutine ends; watched: buffered, sent once per use
+	watchF func()          // watched: the watcher, made once per entry so that starting it does not allocate
+	buf    [1]byte         // watched: the watcher's read buffer
 }
 
 // New returns an empty Pool configured by opts. It fails only if

@@ -48,13 +48,41 @@ func (p *Pool[C]) PutWatched(key uint64, c C, idleTimeout time.Duration) error {
 		c.Close()
 		return fmt.Errorf("pool: watch idle connection: %w", err)
 	}
-	e := &entry[C]{conn: c, key: key, kind: kindWatched, w: w, exited: make(chan struct{})}
+	e := p.watchedEntry()
+	e.conn, e.key, e.w = c, key, w
 	if !p.putWithGoroutine(e) {
 		c.Close()
 		return ErrClosed
 	}
-	go p.watch(e)
+	go e.watchF()
 	return nil
+}
+
+// watchedEntry returns a recycled watched entry, or a new one.
+func (p *Pool[C]) watchedEntry() *entry[C] {
+	p.mu.Lock()
+	e := p.freeW
+	if e != nil {
+		p.freeW = e.nextK
+		e.nextK = nil
+	}
+	p.mu.Unlock()
+	if e == nil {
+		e = &entry[C]{kind: kindWatched, exited: make(chan struct{}, 1)}
+		e.watchF = func() { p.watch(e) }
+	}
+	return e
+}
+
+// recycleWatchedLocked puts a watched entry whose watcher has ended, and
+// that nothing else refers to, on the free list.
+// p.mu must be held.
+func (p *Pool[C]) recycleWatchedLocked(e *entry[C]) {
+	var zero C
+	e.conn, e.w = zero, nil
+	e.state, e.reason = stateFree, reasonNone
+	e.nextK = p.freeW
+	p.freeW = e
 }
 
 // PutWithDone adds c as an idle connection under key for a connection whose
@@ -98,12 +126,12 @@ func (p *Pool[C]) putWithGoroutine(e *entry[C]) bool {
 	return true
 }
 
-// watch is the goroutine of a PutWatched entry.
+// watch is the goroutine of a PutWatched entry. It signals its end on
+// e.exited (once; the channel is reused with the entry).
 func (p *Pool[C]) watch(e *entry[C]) {
 	defer p.wg.Done()
-	defer close(e.exited)
-	var b [1]byte
-	n, err := e.w.Read(b[:])
+	defer func() { e.exited <- struct{}{} }()
+	n, err := e.w.Read(e.buf[:])
 	reason := reasonPeerClosed
 	switch {
 	case n > 0:
@@ -149,6 +177,7 @@ func (p *Pool[C]) takeWatched(e *entry[C]) (C, bool) {
 		reason = reasonPeerClosed
 	}
 	p.mu.Lock()
+	p.recycleWatchedLocked(e) // its watcher has ended: nothing refers to it
 	if reason == reasonNone {
 		p.stats.Hits++
 		p.mu.Unlock()
