@@ -56,6 +56,17 @@ type ClientConfig struct {
 	// InsecureSkipVerify accepts any server certificate. Only for tests and
 	// peers reached over an already authenticated channel.
 	InsecureSkipVerify bool
+	// SkipVerifyHostname verifies the server's chain against RootCAs but
+	// accepts whatever names its certificate carries (Pingora's
+	// verify_hostname false). Handshake may then be given an empty server
+	// name. If false, the certificate must be valid for the server name or
+	// one of AlternativeNames.
+	SkipVerifyHostname bool
+	// AlternativeNames are more names (DNS names or IP addresses) the server
+	// certificate may be valid for instead of the server name given to
+	// Handshake (Pingora's alternative_cn). They are never sent as SNI. If
+	// nil, only the server name is accepted.
+	AlternativeNames []string
 	// NextProtos are the ALPN protocols offered when Handshake is given nil.
 	// If nil, none.
 	NextProtos []string
@@ -116,8 +127,55 @@ func ClientParams(cfg *ClientConfig) (Params, error) {
 	if err := checkProtos(cfg.NextProtos); err != nil {
 		return Params{}, err
 	}
+	for _, n := range cfg.AlternativeNames {
+		if n == "" {
+			return Params{}, errors.New("tlsbackend: empty name in ClientConfig.AlternativeNames")
+		}
+	}
 	return params(cfg.MinVersion, cfg.MaxVersion, cfg.HandshakeTimeout)
 }
+
+// VerifyNames returns the names a client handshake checks the server
+// certificate against: serverName (if not empty) then cfg.AlternativeNames.
+// It is nil when cfg skips host-name verification.
+func VerifyNames(cfg *ClientConfig, serverName string) []string {
+	if cfg.InsecureSkipVerify || cfg.SkipVerifyHostname {
+		return nil
+	}
+	names := make([]string, 0, 1+len(cfg.AlternativeNames))
+	if serverName != "" {
+		names = append(names, serverName)
+	}
+	return append(names, cfg.AlternativeNames...)
+}
+
+// CheckHostname reports whether leaf is valid for one of names, as
+// crypto/x509 decides (DNS names, IP addresses, wildcards). The error, for
+// the first name, is an x509.HostnameError; it matches
+// ErrCertificateVerify.
+func CheckHostname(leaf *x509.Certificate, names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w: no name to check the certificate against", ErrCertificateVerify)
+	}
+	var first error
+	for _, n := range names {
+		err := leaf.VerifyHostname(n)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return &verifyError{err: first}
+}
+
+// verifyError marks a verification failure found outside the TLS library.
+type verifyError struct{ err error }
+
+func (e *verifyError) Error() string        { return e.err.Error() }
+func (e *verifyError) Unwrap() error        { return e.err }
+func (e *verifyError) Is(target error) bool { return target == ErrCertificateVerify }
 
 // CheckALPN validates an ALPN list: each protocol 1 to 255 bytes, the list
 // at most 65535 bytes on the wire.

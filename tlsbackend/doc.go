@@ -49,10 +49,13 @@
 //     the handshake (under TLS 1.3 the client may learn it only at its first
 //     Read). A client with ClientConfig.Certificate sends it whenever asked.
 //   - Server verification: ClientConfig.RootCAs nil means the system roots.
-//     The certificate is checked against the name given to Handshake; an
-//     empty name is an error unless InsecureSkipVerify is set (verification
-//     is never switched off silently). IP addresses are verified against IP
-//     SANs and never sent as SNI.
+//     The certificate is checked against the name given to Handshake or
+//     one of ClientConfig.AlternativeNames; SkipVerifyHostname checks the
+//     chain only. An empty name is an error unless InsecureSkipVerify,
+//     SkipVerifyHostname or AlternativeNames say what to check instead
+//     (verification is never switched off silently). IP addresses are
+//     verified against IP SANs and never sent as SNI. Verification failures
+//     match ErrCertificateVerify.
 //   - Session resumption: servers issue tickets as their library does by
 //     default; clients keep no session cache, so they do not resume.
 //

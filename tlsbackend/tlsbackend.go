@@ -119,6 +119,12 @@ func (a ClientAuthType) String() string {
 // time: its handshake timeout or its context's deadline.
 var ErrHandshakeTimeout = errors.New("tlsbackend: handshake timed out")
 
+// ErrCertificateVerify matches (with errors.Is) a handshake that failed
+// because the peer's certificate did not verify: an unknown authority, an
+// expired or otherwise invalid certificate, or one not valid for the
+// expected name. Every backend's errors match it.
+var ErrCertificateVerify = errors.New("tlsbackend: certificate verification failed")
+
 // ErrClosed is returned by Handshake after ServerTLS.Close or ClientTLS.Close.
 var ErrClosed = errors.New("tlsbackend: closed")
 
@@ -155,8 +161,30 @@ func (e *HandshakeError) Error() string {
 // Unwrap returns the underlying error.
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
-// Is matches ErrHandshakeTimeout when the handshake ran out of time.
-func (e *HandshakeError) Is(target error) bool { return target == ErrHandshakeTimeout && e.TimedOut }
+// Is matches ErrHandshakeTimeout when the handshake ran out of time, and
+// ErrCertificateVerify when crypto/tls or crypto/x509 rejected the peer's
+// certificate (other backends wrap ErrCertificateVerify in Err).
+func (e *HandshakeError) Is(target error) bool {
+	switch target {
+	case ErrHandshakeTimeout:
+		return e.TimedOut
+	case ErrCertificateVerify:
+		return isCertError(e.Err)
+	}
+	return false
+}
+
+// isCertError reports whether err is a crypto/tls or crypto/x509
+// certificate verification failure.
+func isCertError(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+	)
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
 
 // Timeout reports whether the handshake ran out of time, as net.Error does.
 func (e *HandshakeError) Timeout() bool { return e.TimedOut }

@@ -129,14 +129,48 @@ func (b *Backend) Client(cfg *tlsbackend.ClientConfig) (tlsbackend.ClientTLS, er
 			return cert.TLSCertificate(), nil
 		}
 	}
-	return &client{name: b.Name(), params: p, config: base}, nil
+	c := &client{name: b.Name(), params: p, config: base, cfg: *cfg}
+	c.cfg.AlternativeNames = slices.Clone(cfg.AlternativeNames)
+	if !cfg.InsecureSkipVerify && (cfg.SkipVerifyHostname || len(cfg.AlternativeNames) > 0) {
+		// crypto/tls checks only ServerName: verify in VerifyConnection.
+		c.custom = true
+		base.InsecureSkipVerify = true
+	}
+	return c, nil
 }
 
 type client struct {
 	name   string
 	params tlsbackend.Params
 	config *tls.Config
+	cfg    tlsbackend.ClientConfig // for VerifyNames
+	custom bool                    // verification runs in VerifyConnection
 	closed atomic.Bool
+}
+
+// verifier checks the chain against roots (nil: the system roots) and,
+// unless names is nil, the leaf against names.
+func verifier(roots *x509.CertPool, names []string, skipHost bool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		certs := cs.PeerCertificates
+		if len(certs) == 0 {
+			return errors.New("tlsbackend: server sent no certificate")
+		}
+		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
+		for _, c := range certs[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		if _, err := certs[0].Verify(opts); err != nil {
+			return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+		}
+		if skipHost {
+			return nil
+		}
+		if err := tlsbackend.CheckHostname(certs[0], names); err != nil {
+			return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+		}
+		return nil
+	}
 }
 
 // ErrNoServerName is returned by a verifying client handshake given no
@@ -147,18 +181,21 @@ func (c *client) Handshake(ctx context.Context, raw net.Conn, serverName string,
 	if c.closed.Load() {
 		return nil, hs.Fail(raw, c.name, "client", tlsbackend.ErrClosed)
 	}
-	if serverName == "" && !c.config.InsecureSkipVerify {
+	if serverName == "" && !c.cfg.InsecureSkipVerify && !c.cfg.SkipVerifyHostname && len(c.cfg.AlternativeNames) == 0 {
 		return nil, hs.Fail(raw, c.name, "client", ErrNoServerName)
 	}
 	if err := tlsbackend.CheckALPN(alpn); err != nil {
 		return nil, hs.Fail(raw, c.name, "client", err)
 	}
 	cfg := c.config
-	if serverName != "" || alpn != nil {
+	if serverName != "" || alpn != nil || c.custom {
 		cfg = cfg.Clone()
 		cfg.ServerName = serverName
 		if alpn != nil {
 			cfg.NextProtos = alpn
+		}
+		if c.custom {
+			cfg.VerifyConnection = verifier(cfg.RootCAs, tlsbackend.VerifyNames(&c.cfg, serverName), c.cfg.SkipVerifyHostname)
 		}
 	}
 	g := hs.Arm(ctx, raw, c.params.HandshakeTimeout, c.name, "client")

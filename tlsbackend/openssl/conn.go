@@ -138,7 +138,7 @@ func (c *Conn) handshakeError(sslerr C.int, code C.ulong) error {
 	}
 	err := sslError("handshake", sslerr, code)
 	if v := C.SSL_get_verify_result(c.ssl); v != 0 {
-		err = fmt.Errorf("%w: %s", err, C.GoString(C.X509_verify_cert_error_string(v)))
+		err = fmt.Errorf("%w: %w: %s", err, tlsbackend.ErrCertificateVerify, C.GoString(C.X509_verify_cert_error_string(v)))
 	}
 	return err
 }

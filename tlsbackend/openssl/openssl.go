@@ -17,6 +17,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime/cgo"
+	"slices"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -261,7 +263,10 @@ func (b *Backend) Client(cfg *tlsbackend.ClientConfig) (tlsbackend.ClientTLS, er
 	if err != nil {
 		return nil, err
 	}
-	c := &client{params: p, verify: !cfg.InsecureSkipVerify, protos: cfg.NextProtos}
+	c := &client{
+		params: p, verify: !cfg.InsecureSkipVerify, protos: cfg.NextProtos,
+		skipHost: cfg.SkipVerifyHostname, alt: slices.Clone(cfg.AlternativeNames),
+	}
 	c.h.ctx = ctx
 	c.h.free = func() { C.SSL_CTX_free(c.h.ctx); c.h.ctx = nil }
 	if c.verify {
@@ -297,10 +302,12 @@ func (b *Backend) Client(cfg *tlsbackend.ClientConfig) (tlsbackend.ClientTLS, er
 }
 
 type client struct {
-	h      ctxHolder
-	params tlsbackend.Params
-	verify bool
-	protos []string
+	h        ctxHolder
+	params   tlsbackend.Params
+	verify   bool
+	protos   []string
+	skipHost bool     // verify the chain only
+	alt      []string // ClientConfig.AlternativeNames
 }
 
 func (c *client) Close() error { return c.h.Close() }
@@ -310,7 +317,7 @@ func (c *client) Close() error { return c.h.Close() }
 var ErrNoServerName = errors.New("tlsbackend: empty server name: certificate verification needs one (or set InsecureSkipVerify)")
 
 func (c *client) Handshake(ctx context.Context, raw net.Conn, serverName string, alpn []string) (tlsbackend.Conn, error) {
-	if serverName == "" && c.verify {
+	if serverName == "" && c.verify && !c.skipHost && len(c.alt) == 0 {
 		return nil, hs.Fail(raw, "openssl", "client", ErrNoServerName)
 	}
 	if alpn == nil {
@@ -323,10 +330,21 @@ func (c *client) Handshake(ctx context.Context, raw net.Conn, serverName string,
 		return nil, hs.Fail(raw, "openssl", "client", err)
 	}
 	defer c.h.release()
-	setup := &clientSetup{serverName: serverName, verify: c.verify, alpn: alpnWire(alpn)}
+	setup := &clientSetup{serverName: serverName, alpn: alpnWire(alpn)}
+	if c.verify && !c.skipHost {
+		setup.names = tlsbackend.VerifyNames(&tlsbackend.ClientConfig{AlternativeNames: c.alt}, serverName)
+	}
 	conn := &Conn{raw: raw, sni: serverName}
 	g := hs.Arm(ctx, raw, c.params.HandshakeTimeout, "openssl", "client")
-	if err := g.Done(conn.handshake(c.h.ctx, false, setup)); err != nil {
+	err := conn.handshake(c.h.ctx, false, setup)
+	if err == nil && setup.postCheck {
+		if len(conn.state.PeerCertificates) == 0 {
+			err = fmt.Errorf("%w: server sent no certificate", tlsbackend.ErrCertificateVerify)
+		} else {
+			err = tlsbackend.CheckHostname(conn.state.PeerCertificates[0], setup.names)
+		}
+	}
+	if err := g.Done(err); err != nil {
 		conn.free() // the handshake may have finished as ctx was cancelled
 		return nil, err
 	}
@@ -335,8 +353,9 @@ func (c *client) Handshake(ctx context.Context, raw net.Conn, serverName string,
 
 type clientSetup struct {
 	serverName string
-	verify     bool
+	names      []string // names to verify the certificate against; nil: none
 	alpn       []byte
+	postCheck  bool // names are checked in Go after the handshake
 }
 
 // apply configures a new client SSL.
@@ -345,14 +364,24 @@ func (cs *clientSetup) apply(ssl *C.SSL) error {
 	if cs.serverName != "" {
 		name := C.CString(cs.serverName)
 		defer C.free(unsafe.Pointer(name))
-		if _, err := netip.ParseAddr(cs.serverName); err == nil {
-			ip = name // RFC 6066: no SNI for IP literals
-		} else {
-			sni, host = name, name
+		if !isIP(cs.serverName) {
+			sni = name // RFC 6066: no SNI for IP literals
 		}
-		if !cs.verify {
-			host, ip = nil, nil
-		}
+	}
+	// OpenSSL accepts a certificate matching any of several DNS names, but
+	// requires a host and an IP address both to match when both are set:
+	// a list mixing the two is checked in Go after the handshake.
+	var more []string
+	switch {
+	case len(cs.names) == 1 && isIP(cs.names[0]):
+		ip = C.CString(cs.names[0])
+		defer C.free(unsafe.Pointer(ip))
+	case len(cs.names) > 0 && !slices.ContainsFunc(cs.names, isIP):
+		host = C.CString(cs.names[0])
+		defer C.free(unsafe.Pointer(host))
+		more = cs.names[1:]
+	case len(cs.names) > 0:
+		cs.postCheck = true
 	}
 	var code C.ulong
 	var alpn *C.uchar
@@ -362,7 +391,20 @@ func (cs *clientSetup) apply(ssl *C.SSL) error {
 	if C.pg_client_setup(ssl, sni, host, ip, alpn, C.uint(len(cs.alpn)), &code) != 1 {
 		return sslError("client setup", 0, code)
 	}
+	for _, n := range more {
+		name := C.CString(n)
+		r := C.pg_add_host(ssl, name, &code)
+		C.free(unsafe.Pointer(name))
+		if r != 1 {
+			return sslError("add verify host "+strconv.Quote(n), 0, code)
+		}
+	}
 	return nil
+}
+
+func isIP(name string) bool {
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }
 
 // newKeypair converts a certificate for OpenSSL.

@@ -214,6 +214,17 @@ SSL *pg_ssl_new(SSL_CTX *ctx, int server, uintptr_t handle, unsigned long *err) 
 
 void pg_set_handle(SSL *ssl, uintptr_t handle) { SSL_set_app_data(ssl, (void *)handle); }
 
+// pg_add_host adds one more DNS name the peer certificate may match (after
+// pg_client_setup set the first).
+int pg_add_host(SSL *ssl, const char *host, unsigned long *err) {
+	ERR_clear_error();
+	if (!SSL_add1_host(ssl, host)) {
+		*err = take_err();
+		return 0;
+	}
+	return 1;
+}
+
 int pg_client_setup(SSL *ssl, const char *sni, const char *host, const char *ip, const unsigned char *alpn, unsigned int alpnlen, unsigned long *err) {
 	ERR_clear_error();
 	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {

@@ -41,6 +41,7 @@ int pg_use_keypair(SSL *ssl, pg_keypair *kp);
 
 SSL *pg_ssl_new(SSL_CTX *ctx, int server, uintptr_t handle, unsigned long *err);
 int pg_client_setup(SSL *ssl, const char *sni, const char *host, const char *ip, const unsigned char *alpn, unsigned int alpnlen, unsigned long *err);
+int pg_add_host(SSL *ssl, const char *host, unsigned long *err);
 void pg_set_handle(SSL *ssl, uintptr_t handle);
 
 int pg_handshake(SSL *ssl, int *sslerr, unsigned long *err);

@@ -244,6 +244,50 @@ func runPair(t *testing.T, e *env, sb, cb tlsbackend.Backend) {
 		})
 	})
 
+	t.Run("HostnameVerification", func(t *testing.T) {
+		CheckGoroutines(t)
+		// The store's default certificate (for unknown or no SNI) is
+		// a.example.com's.
+		srv := server(t, sb, &tlsbackend.ServerConfig{Certificates: e.store(t)})
+		other := []*x509.Certificate{e.otherCA.Cert}
+		for _, tc := range []struct {
+			name string
+			cfg  tlsbackend.ClientConfig
+			sni  string
+			ok   bool
+		}{
+			{"skip hostname accepts any name", tlsbackend.ClientConfig{RootCAs: roots, SkipVerifyHostname: true}, "nope.example.com", true},
+			{"skip hostname without a name", tlsbackend.ClientConfig{RootCAs: roots, SkipVerifyHostname: true}, "", true},
+			{"skip hostname keeps the chain check", tlsbackend.ClientConfig{RootCAs: other, SkipVerifyHostname: true}, "a.example.com", false},
+			{"alternative name", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"a.example.com"}}, "nope.example.com", true},
+			{"second alternative name", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"zzz.example.com", "a.example.com"}}, "nope.example.com", true},
+			{"server name still accepted", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"zzz.example.com"}}, "b.example.com", true},
+			{"no name matches", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"zzz.example.com"}}, "nope.example.com", false},
+			{"alternative name keeps the chain check", tlsbackend.ClientConfig{RootCAs: other, AlternativeNames: []string{"a.example.com"}}, "nope.example.com", false},
+			{"IP server name, alternative DNS name", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"a.example.com"}}, "127.0.0.1", true},
+			{"IP server name, no match", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"zzz.example.com"}}, "127.0.0.1", false},
+			{"alternative name without a server name", tlsbackend.ClientConfig{RootCAs: roots, AlternativeNames: []string{"a.example.com"}}, "", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				cli := client(t, cb, &tc.cfg)
+				c, s := Handshake(t, srv, cli, tc.sni, nil)
+				if tc.ok {
+					mustOK(t, c, s)
+					if got := leafName(c.Conn.State()); got == "<none>" {
+						t.Errorf("no peer certificate in the client state")
+					}
+					return
+				}
+				if c.Err == nil {
+					t.Fatal("client accepted the server")
+				}
+				if !errors.Is(c.Err, tlsbackend.ErrCertificateVerify) {
+					t.Errorf("client error %v does not match ErrCertificateVerify", c.Err)
+				}
+			})
+		}
+	})
+
 	t.Run("ServerVerification", func(t *testing.T) {
 		CheckGoroutines(t)
 		srv := server(t, sb, &tlsbackend.ServerConfig{Certificates: e.store(t)})
@@ -265,6 +309,9 @@ func runPair(t *testing.T, e *env, sb, cb tlsbackend.Backend) {
 				var he *tlsbackend.HandshakeError
 				if !errors.As(c.Err, &he) || he.Side != "client" || he.Timeout() {
 					t.Errorf("client error %#v, want a non-timeout client *HandshakeError", c.Err)
+				}
+				if tc.sni != "" && !errors.Is(c.Err, tlsbackend.ErrCertificateVerify) {
+					t.Errorf("client error %v does not match ErrCertificateVerify", c.Err)
 				}
 				if s.Err == nil {
 					t.Error("server handshake succeeded although the client gave up")
