@@ -13,10 +13,9 @@
 //   - server/protocol/http1 and server/protocol/http2: the HTTP codecs;
 //   - server/peer: an upstream peer (address, TLS, ALPN, timeouts) and the
 //     key that decides which pooled connections are interchangeable;
-//   - server/connector: pooled-or-new upstream connections, TCP and TLS.
-//
-// Not built yet: the Prometheus metrics service (server/metrics) and the
-// wiring of tlsbackend into the connector (it uses crypto/tls today).
+//   - server/connector: pooled-or-new upstream connections, TCP and TLS
+//     through tlsbackend, HTTP/1 sessions and multiplexed HTTP/2 streams;
+//   - server/metrics: the Prometheus metrics service and collectors.
 //
 // # Usage
 //

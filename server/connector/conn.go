@@ -5,11 +5,12 @@ import (
 	"net"
 
 	"github.com/pingora-go/pingora/server/peer"
+	"github.com/pingora-go/pingora/tlsbackend"
 )
 
 // Conn is a connection to a peer made by a Connector: the net.Conn
-// (a *tls.Conn, or the TLSClient's connection, for TLS peers) plus what was
-// negotiated. Read, Write, Close and deadlines are the embedded net.Conn's.
+// (for TLS peers the TLSClient's connection, a tlsbackend.Conn with the
+// default one) plus what was negotiated. Read, Write, Close and deadlines are the embedded net.Conn's.
 // Like a net.Conn it may be read and written concurrently; hand it back with
 // Connector.Release or Close it.
 type Conn struct {
@@ -32,11 +33,26 @@ func (c *Conn) HTTPVersion() int { return int(c.version) }
 // TLS reports whether the connection runs TLS.
 func (c *Conn) TLS() bool { return c.tls }
 
-// TLSState returns the crypto/tls state of a TLS connection made by
-// the default TLSClient, and false for any other connection.
+// TLSState returns the state of a TLS connection in crypto/tls terms: the
+// connection's own for crypto/tls (the default TLSClient), else built from
+// a tlsbackend.Conn's State (version, cipher suite, ALPN, server name, peer
+// certificates, resumption). It reports false for a plaintext connection
+// and one whose TLSClient offers neither.
 func (c *Conn) TLSState() (tls.ConnectionState, bool) {
-	if tc, ok := c.Conn.(*tls.Conn); ok {
+	switch tc := c.Conn.(type) {
+	case interface{ ConnectionState() tls.ConnectionState }:
 		return tc.ConnectionState(), true
+	case tlsbackend.Conn:
+		st := tc.State()
+		return tls.ConnectionState{
+			Version:            st.Version,
+			HandshakeComplete:  true,
+			DidResume:          st.DidResume,
+			CipherSuite:        st.CipherSuite,
+			NegotiatedProtocol: st.NegotiatedProtocol,
+			ServerName:         st.ServerName,
+			PeerCertificates:   st.PeerCertificates,
+		}, true
 	}
 	return tls.ConnectionState{}, false
 }

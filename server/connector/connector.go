@@ -11,6 +11,8 @@ import (
 	perr "github.com/pingora-go/pingora/errors"
 	"github.com/pingora-go/pingora/pool"
 	"github.com/pingora-go/pingora/server/peer"
+	"github.com/pingora-go/pingora/server/protocol/http2"
+	"github.com/pingora-go/pingora/tlsbackend/gotls"
 )
 
 // Defaults of Options.
@@ -38,8 +40,14 @@ type Options struct {
 	// HandshakeTimeout bounds each TLS handshake of a peer without
 	// TotalConnectionTimeout. If zero, DefaultHandshakeTimeout (60 s).
 	HandshakeTimeout time.Duration
-	// TLS runs the TLS handshakes. If nil, crypto/tls with ClientConfig.
+	// TLS runs the TLS handshakes. If nil, a BackendTLS on tlsbackend's
+	// gotls backend (crypto/tls), owned by the Connector.
 	TLS TLSClient
+	// HTTP2 configures the HTTP/2 clients behind HTTP2Stream; a peer's
+	// H2PingInterval, H2StreamWindowSize and H2ConnectionWindowSize
+	// override its fields, and its MaxH2Streams caps the streams per
+	// connection. The zero value gives the http2 package defaults.
+	HTTP2 http2.ClientOptions
 }
 
 // Connector makes connections to peers and keeps the idle ones in a pool
@@ -50,8 +58,11 @@ type Connector struct {
 	idle      time.Duration
 	handshake time.Duration
 	tls       TLSClient
+	ownTLS    *BackendTLS // the default TLS client, closed by Close
 
 	preferH1 sync.Map // peer.Key → struct{}: offer only http/1.1
+
+	h2 h2Clients
 }
 
 // New returns a Connector with opts' defaults filled in. It fails on
@@ -60,13 +71,21 @@ func New(opts Options) (*Connector, error) {
 	if opts.IdleTimeout < 0 || opts.HandshakeTimeout < 0 {
 		return nil, errors.New("connector: negative timeout in Options")
 	}
+	if _, err := http2.NewClient(opts.HTTP2); err != nil {
+		return nil, fmt.Errorf("connector: HTTP2 options: %w", err)
+	}
 	c := &Connector{
 		idle:      cmp(opts.IdleTimeout, DefaultIdleTimeout),
 		handshake: cmp(opts.HandshakeTimeout, DefaultHandshakeTimeout),
 		tls:       opts.TLS,
+		h2:        h2Clients{opts: opts.HTTP2},
 	}
 	if c.tls == nil {
-		c.tls = goTLS{}
+		t, err := NewBackendTLS(gotls.New())
+		if err != nil {
+			return nil, err
+		}
+		c.tls, c.ownTLS = t, t
 	}
 	if opts.PoolSize >= 0 {
 		p, err := pool.New(pool.Options[*Conn]{Size: opts.PoolSize})
@@ -161,10 +180,16 @@ func (c *Connector) Stats() pool.Stats {
 }
 
 // Close closes every idle connection and stops pooling: connections
-// released afterwards are closed. Connections in use are not touched.
+// released afterwards are closed. Connections in use are not touched. The
+// HTTP/2 connections are closed, failing their streams, and HTTP2Stream
+// fails from then on; Get and Dial still make new connections.
 func (c *Connector) Close() error {
 	if c.pool != nil {
 		c.pool.Close()
+	}
+	c.h2.close()
+	if c.ownTLS != nil {
+		_ = c.ownTLS.Close()
 	}
 	return nil
 }
@@ -195,8 +220,10 @@ func (c *Connector) dial(ctx context.Context, p *peer.Peer, h1Only bool) (*Conn,
 	if err := p.Validate(); err != nil {
 		return nil, perr.Create(perr.InternalError, perr.Internal, "connect "+p.String(), err)
 	}
+	var totalAt time.Time
 	if d := p.TotalConnectionTimeout; d > 0 {
 		var cancel context.CancelFunc
+		totalAt = time.Now().Add(d)
 		ctx, cancel = context.WithTimeoutCause(ctx, d, errTotalTimeout)
 		defer cancel()
 	}
@@ -227,7 +254,7 @@ func (c *Connector) dial(ctx context.Context, p *peer.Peer, h1Only bool) (*Conn,
 	tc, proto, err := c.tls.Handshake(hctx, raw, p, alpn)
 	if err != nil {
 		raw.Close()
-		return nil, tlsError(hctx, p, err)
+		return nil, tlsError(hctx, p, err, totalAt)
 	}
 	conn.Conn, conn.alpn = tc, proto
 	conn.version = httpVersion(p, true, proto)
@@ -287,8 +314,11 @@ func dialError(ctx context.Context, p *peer.Peer, err error) error {
 	return perr.Because(connectErrorType(err), ctxt, err).AsUp().SetRetry(true)
 }
 
-// tlsError types a handshake error.
-func tlsError(ctx context.Context, p *peer.Peer, err error) error {
+// tlsError types a handshake error. totalAt is when the peer's
+// TotalConnectionTimeout expires (zero: none): a TLSClient that turns the
+// context deadline into a socket deadline may time out a moment before
+// the context itself is done.
+func tlsError(ctx context.Context, p *peer.Peer, err error, totalAt time.Time) error {
 	ctxt := "tls handshake with " + p.ServerName() + " (" + target(p)[len("connect "):] + ")"
 	if pe, ok := errors.AsType[*perr.Error](err); ok && pe != nil && pe.Source() == perr.Upstream {
 		return pe.MoreContext(ctxt) // already typed by the TLSClient
@@ -296,7 +326,8 @@ func tlsError(ctx context.Context, p *peer.Peer, err error) error {
 	var t perr.ErrorType
 	retry := true
 	switch {
-	case context.Cause(ctx) == errTotalTimeout:
+	case context.Cause(ctx) == errTotalTimeout,
+		isTimeout(err) && !totalAt.IsZero() && !time.Now().Before(totalAt):
 		return perr.Because(perr.ConnectTimedout, ctxt+": "+errTotalTimeout.Error(), err).AsUp().SetRetry(true)
 	case errors.Is(err, context.Canceled):
 		t, retry = perr.ConnectError, false

@@ -164,26 +164,43 @@ func TestConnector_TLSVerify(t *testing.T) {
 		{"skip host name keeps chain check", env, func(p *peer.Peer) { p.SkipVerifyHostname = true; p.CA = nil }, perr.InvalidCert},
 		{"skip cert", env, func(p *peer.Peer) { p.SNI = "c.example"; p.CA = nil; p.SkipVerifyCert = true }, perr.ErrorType{}},
 	}
-	c := newConnector(t, connector.Options{})
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := peer.New(tt.env.srv.addr, true, "a.example")
-			p.CA = tt.env.roots
-			tt.set(p)
-			conn, reused, err := c.Get(ctxT(t), p)
-			if tt.want == (perr.ErrorType{}) {
-				require.NoError(t, err)
-				defer conn.Close()
-				assert.False(t, reused)
-				assert.True(t, conn.TLS())
-				echo(t, conn, "over tls")
-				return
+	for _, b := range tlsBackends {
+		t.Run(b.name, func(t *testing.T) {
+			c := newConnector(t, connector.Options{TLS: b.client(t)})
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					p := peer.New(tt.env.srv.addr, true, "a.example")
+					p.CA = tt.env.roots
+					tt.set(p)
+					conn, reused, err := c.Get(ctxT(t), p)
+					if tt.want == (perr.ErrorType{}) {
+						require.NoError(t, err)
+						defer conn.Close()
+						assert.False(t, reused)
+						assert.True(t, conn.TLS())
+						st, ok := conn.TLSState()
+						require.True(t, ok)
+						assert.NotEmpty(t, st.PeerCertificates)
+						echo(t, conn, "over tls")
+						return
+					}
+					pe := requireErr(t, err, tt.want, true)
+					assert.Equal(t, perr.Upstream, pe.Source())
+					assert.Contains(t, err.Error(), "tls handshake with ")
+				})
 			}
-			pe := requireErr(t, err, tt.want, true)
-			assert.Equal(t, perr.Upstream, pe.Source())
-			assert.Contains(t, err.Error(), "tls handshake with ")
 		})
 	}
+}
+
+// tlsBackends are the TLS clients the verification table runs with: the
+// default (nil: BackendTLS on gotls), and openssl in a build with
+// -tags openssl (tls_openssl_test.go).
+var tlsBackends = []struct {
+	name   string
+	client func(t *testing.T) connector.TLSClient
+}{
+	{"default", func(*testing.T) connector.TLSClient { return nil }},
 }
 
 func TestConnector_SNI(t *testing.T) {

@@ -33,10 +33,33 @@
 // so the caller picks HTTP/1 or HTTP/2; HTTP1Session wraps a connection in
 // an HTTP/1 client session with the peer's read and write timeouts.
 //
+// # HTTP/2
+//
+// HTTP2Stream opens a stream on the Connector's HTTP/2 client (package
+// server/protocol/http2), which multiplexes the streams of peers with
+// equal Keys over as few connections as the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS and peer.Peer.MaxH2Streams allow, and
+// dials through the Connector (dial, TLS with the peer's ALPN; h2c with
+// prior knowledge for a plaintext peer with ALPNH2). A peer that does not
+// speak HTTP/2 gives a retryable perr.H2Downgrade, and the caller falls back
+// to HTTP1Session, which gets the connection the attempt made:
+//
+//	s, reused, err := conns.HTTP2Stream(ctx, p)
+//	if errors.Is(err, perr.H2Downgrade) {
+//		h1, reused, err := conns.HTTP1Session(ctx, p, nil)
+//		…
+//	}
+//
+// The Connector remembers one small string per distinct peer Key that ever
+// used HTTP/2 (the HTTP/2 client's connection key).
+//
 // # TLS and verification
 //
-// The default TLS client is crypto/tls (ClientConfig shows its
-// configuration); Options.TLS plugs in another (TLSClient). Verification is
+// The default TLS client is a BackendTLS on tlsbackend's gotls backend
+// (crypto/tls); Options.TLS plugs in another: NewBackendTLS with the
+// openssl backend, or any TLSClient. BackendTLS keeps one
+// tlsbackend.ClientTLS per distinct CA, client certificate, skip flags and
+// alternative names (at most DefaultTLSClients, 64). Verification is
 // never switched off silently: only peer.Peer.SkipVerifyCert accepts any
 // certificate, and only SkipVerifyHostname accepts any name. An empty SNI
 // verifies the certificate against the host of the peer's address (an IP
@@ -62,7 +85,10 @@
 //     A peer's negative IdleTimeout means its connections are never pooled.
 //   - Options.HandshakeTimeout zero: 60 s, for TLS handshakes of peers
 //     without TotalConnectionTimeout.
-//   - Options.TLS nil: crypto/tls.
+//   - Options.TLS nil: BackendTLS on gotls (crypto/tls).
+//   - Options.HTTP2 zero: the http2 package's client defaults (8 MiB
+//     windows, no pings), overridden per peer by H2PingInterval,
+//     H2StreamWindowSize and H2ConnectionWindowSize.
 //
 // Not ported (yet): CONNECT proxies, custom L4 connectors, source address
 // pools (bind_to_v4/v6) and port ranges, DSCP, TCP Fast Open, and
@@ -70,7 +96,8 @@
 //
 // # Concurrency
 //
-// A Connector is safe for concurrent use. A Conn is a net.Conn: one reader
-// and one writer at a time, Close from anywhere; it belongs to the caller
-// between Get and Release.
+// A Connector and a BackendTLS are safe for concurrent use. A Conn is a
+// net.Conn: one reader and one writer at a time, Close from anywhere; it
+// belongs to the caller between Get and Release. An http2.Stream belongs to
+// its caller until Close.
 package connector

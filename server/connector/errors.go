@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	perr "github.com/pingora-go/pingora/errors"
+	"github.com/pingora-go/pingora/tlsbackend"
 )
 
 // connectErrorType maps an OS connect error to its ErrorType as Pingora
@@ -42,6 +43,7 @@ func isCertError(err error) bool {
 		ci  x509.CertificateInvalidError
 		sr  x509.SystemRootsError
 	)
-	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) ||
+	return errors.Is(err, tlsbackend.ErrCertificateVerify) ||
+		errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) ||
 		errors.As(err, &ci) || errors.As(err, &sr)
 }

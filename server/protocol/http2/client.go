@@ -129,6 +129,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 type connSet struct {
 	mu    sync.Mutex
 	conns []*upConn
+	max   int           // StreamOptions.MaxStreamsPerConn of the last NewStreamWith; under mu
 	dial  chan struct{} // one token: dials are serialized
 }
 
@@ -146,13 +147,18 @@ type upConn struct {
 func (uc *upConn) stop() { uc.doneOnce.Do(func() { close(uc.done) }) }
 
 // capacity returns how many streams uc may carry; 0 when it takes none.
-func (c *Client) capacity(uc *upConn) int {
+// limit, if positive, caps it instead of ClientOptions.MaxStreamsPerConn.
+func (c *Client) capacity(uc *upConn, limit int) int {
 	st := uc.cc.State()
 	if st.Closed || st.Closing || !uc.cc.CanTakeNewRequest() {
 		return 0
 	}
 	n := int(st.MaxConcurrentStreams)
-	if m := c.opts.MaxStreamsPerConn; m > 0 && m < n {
+	m := c.opts.MaxStreamsPerConn
+	if limit > 0 {
+		m = limit
+	}
+	if m > 0 && m < n {
 		n = m
 	}
 	return n
@@ -171,7 +177,7 @@ func (c *Client) reserve(set *connSet) *upConn {
 			continue
 		}
 		live = append(live, uc) // draining ones stay until closed, for Close
-		n := c.capacity(uc)
+		n := c.capacity(uc, set.max)
 		if got == nil && uc.active < n {
 			uc.active++
 			got = uc
@@ -202,10 +208,33 @@ func (c *Client) set(key string) (*connSet, error) {
 // (address, TLS server name, client certificate, ...). The caller must Close
 // the stream.
 func (c *Client) NewStream(ctx context.Context, key string, dial DialFunc) (*Stream, error) {
+	return c.NewStreamWith(ctx, key, StreamOptions{}, dial)
+}
+
+// StreamOptions are the per-peer settings of NewStreamWith. The zero value
+// means the ClientOptions.
+type StreamOptions struct {
+	// MaxStreamsPerConn, if positive, caps the streams each connection of
+	// the key carries at once, instead of ClientOptions.MaxStreamsPerConn
+	// (Pingora's per-peer max_h2_streams). The peer's
+	// SETTINGS_MAX_CONCURRENT_STREAMS still applies. Calls for one key
+	// should pass the same value; the latest one is used.
+	MaxStreamsPerConn int
+}
+
+// NewStreamWith is NewStream with per-peer settings.
+func (c *Client) NewStreamWith(ctx context.Context, key string, so StreamOptions, dial DialFunc) (*Stream, error) {
+	if so.MaxStreamsPerConn < 0 {
+		return nil, perr.Create(perr.InternalError, perr.Internal, "h2 stream options",
+			errors.New("http2: negative MaxStreamsPerConn"))
+	}
 	set, err := c.set(key)
 	if err != nil {
 		return nil, err
 	}
+	set.mu.Lock()
+	set.max = so.MaxStreamsPerConn
+	set.mu.Unlock()
 	if uc := c.reserve(set); uc != nil {
 		return c.newStream(set, uc), nil
 	}

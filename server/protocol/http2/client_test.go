@@ -178,6 +178,42 @@ func TestClient_MaxStreamsPerConnCaps(t *testing.T) {
 	wg.Wait()
 }
 
+func TestClient_NewStreamWithCapsPerKey(t *testing.T) {
+	leakCheck(t)
+	release := make(chan struct{})
+	var inHandler atomic.Int32
+	addr := startPeer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inHandler.Add(1)
+		<-release
+	}))
+	c := newClient(t, h2.ClientOptions{MaxStreamsPerConn: 10})
+	d := &dialer{addr: addr}
+	var wg sync.WaitGroup
+	for _, key := range []string{"capped", "capped", "capped", "capped", "free", "free", "free", "free"} {
+		so := h2.StreamOptions{}
+		if key == "capped" {
+			so.MaxStreamsPerConn = 2
+		}
+		wg.Go(func() {
+			s, err := c.NewStreamWith(context.Background(), key, so, d.dial)
+			if err != nil {
+				return
+			}
+			defer s.Close()
+			if s.WriteRequestHeader(mustRequest("GET", "/", "host", "a"), true) == nil {
+				_, _ = s.ReadResponseHeader()
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return inHandler.Load() == 8 }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, 2, c.Conns("capped"), "4 streams at 2 per connection")
+	assert.Equal(t, 1, c.Conns("free"), "ClientOptions.MaxStreamsPerConn is 10")
+	close(release)
+	wg.Wait()
+	_, err := c.NewStreamWith(context.Background(), "capped", h2.StreamOptions{MaxStreamsPerConn: -1}, d.dial)
+	require.Error(t, err)
+}
+
 func TestClient_ReusedReportsConnectionReuse(t *testing.T) {
 	leakCheck(t)
 	addr := startPeer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

@@ -29,9 +29,14 @@
 // server (MadeYouReset, CVE-2025-8671), on PING, SETTINGS and empty frames,
 // each answered with GOAWAY(ENHANCE_YOUR_CALM) and a close; 60 s idle
 // connections; 60 s per body read and write (so a zero window stalls a
-// stream for at most that long). x/net/http2 itself validates pseudo-headers,
-// lower-case names, connection-specific fields and TE, and bounds queued
-// control frames and handler concurrency.
+// stream for at most that long). x/net/http2 itself validates pseudo-headers
+// and lower-case names, and bounds queued control frames and handler
+// concurrency. A request with a connection-specific field (Connection,
+// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade) or a TE other
+// than "trailers" is reset with RST_STREAM(PROTOCOL_ERROR) as RFC 9113
+// §8.2.2 requires (x/net alone answers 400): the connection's guard
+// decodes each request header block with an HPACK decoder kept in step with
+// x/net's. The server passes every h2spec case, over TLS and h2c.
 //
 // # Upstream
 //
@@ -39,7 +44,8 @@
 // key: a stream goes to a connection with a free slot (the peer's
 // SETTINGS_MAX_CONCURRENT_STREAMS, capped by ClientOptions.MaxStreamsPerConn)
 // and a connection is dialed, through the caller's [DialFunc], only when all
-// are full or draining after GOAWAY.
+// are full or draining after GOAWAY. [Client.NewStreamWith] caps the
+// streams per connection for one peer key (Pingora's max_h2_streams).
 //
 //	c, _ := http2.NewClient(http2.ClientOptions{})
 //	s, _ := c.NewStream(ctx, peerKey, dial)

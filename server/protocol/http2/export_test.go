@@ -17,3 +17,18 @@ func ScanFrames(skip int, chunks [][]byte) [][4]uint32 {
 
 // RewriteDuplicateSettings exposes rewriteDuplicateSettings.
 func RewriteDuplicateSettings(payload []byte) { rewriteDuplicateSettings(payload) }
+
+// FilterBlocks passes chunks through a header-block filter (preface skip of
+// skip bytes, 16 KiB frames) and returns its output.
+func FilterBlocks(skip int, chunks [][]byte) []byte {
+	f := newBlockFilter(skip, 1<<14, 0, nil)
+	var out []byte
+	for _, c := range chunks {
+		c = append([]byte(nil), c...)
+		var q []byte
+		n := f.filter(c, &q, true)
+		out = append(out, c[:n]...)
+		out = append(out, q...)
+	}
+	return out
+}

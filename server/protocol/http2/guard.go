@@ -142,6 +142,8 @@ func (b *bucket) take(now time.Time) bool {
 // guardLimits are the resolved flood limits of a guard.
 type guardLimits struct {
 	maxContinuation int
+	maxFrame        uint32 // SETTINGS_MAX_FRAME_SIZE the server announces
+	tableSize       uint32 // SETTINGS_HEADER_TABLE_SIZE the server announces (0: 4096)
 	pings           FloodLimit
 	settings        FloodLimit
 	resets          FloodLimit
@@ -171,7 +173,9 @@ type guard struct {
 
 	// Read side: used only by the one goroutine that reads (x/net's frame reader).
 	rd         frameScanner
+	blocks     *blockFilter
 	pend       []byte   // bytes to return before reading more
+	pendBuf    []byte   // pend's backing array, reused
 	settingsAt [][2]int // SETTINGS payloads (offset, length) in the current read
 	contN      int
 	pings      bucket
@@ -199,6 +203,7 @@ func newGuard(c net.Conn, lim *guardLimits) *guard {
 		lim:         lim,
 		now:         time.Now,
 		rd:          frameScanner{skip: len(http2.ClientPreface)},
+		blocks:      newBlockFilter(len(http2.ClientPreface), lim.maxFrame, lim.tableSize, lim.countError),
 		pings:       newBucket(lim.pings),
 		settings:    newBucket(lim.settings),
 		resets:      newBucket(lim.resets),
@@ -226,33 +231,50 @@ func (g *guard) err() error {
 	return g.tripped
 }
 
-// Read reads from the connection and checks every frame header read.
+// Read reads from the connection and checks every frame header read. Header
+// blocks are passed on whole, once complete, through the blockFilter.
 func (g *guard) Read(p []byte) (int, error) {
-	if len(g.pend) > 0 {
-		n := copy(p, g.pend)
-		g.pend = g.pend[n:]
-		return n, nil
-	}
-	n, err := g.Conn.Read(p)
-	if fe := g.wake.Load(); fe != nil {
-		g.finish()
-		return 0, fe
-	}
-	if n > 0 {
-		g.settingsAt = g.settingsAt[:0]
-		if ferr := g.rd.scan(p[:n], g.onRead); ferr != nil {
-			fe := ferr.(*floodError)
-			g.trip(fe)
+	for {
+		if len(g.pend) > 0 {
+			n := copy(p, g.pend)
+			g.pend = g.pend[n:]
+			return n, nil
+		}
+		n, err := g.Conn.Read(p)
+		if fe := g.wake.Load(); fe != nil {
 			g.finish()
 			return 0, fe
 		}
-		if len(g.settingsAt) > 0 {
-			if rerr := g.dedupeSettings(p[:n]); rerr != nil {
-				return 0, rerr
+		if n > 0 {
+			g.settingsAt = g.settingsAt[:0]
+			if ferr := g.rd.scan(p[:n], g.onRead); ferr != nil {
+				fe := ferr.(*floodError)
+				g.trip(fe)
+				g.finish()
+				return 0, fe
 			}
+			var rest []byte
+			if len(g.settingsAt) > 0 {
+				var rerr error
+				if rest, rerr = g.dedupeSettings(p[:n]); rerr != nil {
+					return 0, rerr
+				}
+			}
+			if cap(g.pendBuf) > 64<<10 {
+				g.pendBuf = nil // a large header block passed: do not keep its memory
+			}
+			q := g.pendBuf[:0]
+			n = g.blocks.filter(p[:n], &q, true)
+			if len(rest) > 0 {
+				g.blocks.filter(rest, &q, false)
+			}
+			g.pend, g.pendBuf = q, q
 		}
+		if n > 0 || err != nil || len(p) == 0 {
+			return n, err
+		}
+		// Everything read so far is a header block still held.
 	}
-	return n, err
 }
 
 // maxDedupeSettings bounds the SETTINGS frames the guard rewrites; x/net
@@ -265,26 +287,26 @@ const maxDedupeSettings = 100
 // which for every defined setting ends where applying only the last value
 // does. Earlier duplicates get distinct unknown ids, which a receiver must
 // ignore (§6.5.2). A payload cut off at the end of p is completed by reading
-// the rest first; that rest is returned by the next Read.
-func (g *guard) dedupeSettings(p []byte) error {
+// the rest first; that rest is returned, to follow p.
+func (g *guard) dedupeSettings(p []byte) (rest []byte, err error) {
 	for _, at := range g.settingsAt {
 		off, length := at[0], at[1]
 		payload := p[off:min(len(p), off+length)]
 		if len(payload) < length {
-			rest := make([]byte, length-len(payload))
-			if _, err := io.ReadFull(g.Conn, rest); err != nil {
-				return err
+			more := make([]byte, length-len(payload))
+			if _, err := io.ReadFull(g.Conn, more); err != nil {
+				return nil, err
 			}
-			_ = g.rd.scan(rest, func(frameHeader, int) error { return nil }) // payload only
-			full := append(bytes.Clone(payload), rest...)
+			_ = g.rd.scan(more, func(frameHeader, int) error { return nil }) // payload only
+			full := append(bytes.Clone(payload), more...)
 			rewriteDuplicateSettings(full)
 			copy(payload, full)
-			g.pend = full[len(payload):]
+			rest = full[len(payload):]
 			continue
 		}
 		rewriteDuplicateSettings(payload)
 	}
-	return nil
+	return rest, nil
 }
 
 // rewriteDuplicateSettings gives each setting that a later one repeats an

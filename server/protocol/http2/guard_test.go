@@ -90,3 +90,49 @@ func TestServer_DuplicateSettingsApplied(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "o", string(f.(*http2.DataFrame).Data()))
 }
+
+// FuzzBlockFilter checks that the header-block filter's output does not
+// depend on how the input is cut into reads, and that input without
+// header blocks passes unchanged.
+func FuzzBlockFilter(f *testing.F) {
+	f.Add([]byte("\x00\x00\x02\x01\x05\x00\x00\x00\x01ab\x00\x00\x00\x09\x04\x00\x00\x00\x01"), uint8(0))
+	f.Add([]byte("\x00\x00\x11\x01\x05\x00\x00\x00\x01\x82\x86\x84\x41\x01a\x40\x0aconnection\x01x"), uint8(3))
+	f.Add([]byte("\x00\x00\x03\x01\x00\x00\x00\x00\x01\x82\x86\x84\x00\x00\x02\x09\x04\x00\x00\x00\x01\x41\x00"), uint8(1))
+	f.Add([]byte("\x00\x00\x08\x06\x00\x00\x00\x00\x00abcdefgh"), uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		whole := h2.FilterBlocks(0, [][]byte{data})
+		var chunks [][]byte
+		for rest, k := data, int(step)+1; len(rest) > 0; {
+			n := min(k, len(rest))
+			chunks = append(chunks, rest[:n])
+			rest = rest[n:]
+		}
+		assert.Equal(t, string(whole), string(h2.FilterBlocks(0, chunks)))
+		hasBlock := false
+		for _, h := range refFrames(0, data) {
+			if h[1] == 0x1 || h[1] == 0x9 {
+				hasBlock = true
+			}
+		}
+		if !hasBlock {
+			// Only a trailing partial frame header is held back.
+			require.LessOrEqual(t, len(whole), len(data))
+			assert.Equal(t, string(data[:len(whole)]), string(whole))
+			assert.Less(t, len(data)-len(whole), 9)
+		}
+	})
+}
+
+func TestBlockFilter_RewritesConnectionField(t *testing.T) {
+	// HEADERS on stream 1: :method GET, :scheme http, :path /, then
+	// "connection: x" as a literal with a new name.
+	in := []byte("\x00\x00\x11\x01\x05\x00\x00\x00\x01\x82\x86\x84\x40\x0aconnection\x01x")
+	out := h2.FilterBlocks(0, [][]byte{in})
+	require.Len(t, out, len(in)+4)
+	assert.Equal(t, in[9:], out[9:len(in)])
+	assert.Equal(t, []byte{0x00, 0x01, 'X', 0x00}, out[len(in):])
+	assert.Equal(t, byte(0x15), out[2]) // length grew by 4
+	// The same block as trailers (stream 1 again) is left alone.
+	out = h2.FilterBlocks(0, [][]byte{in, in})
+	assert.Equal(t, in, out[len(in)+4:])
+}

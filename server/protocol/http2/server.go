@@ -191,6 +191,8 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts: o,
 		lim: guardLimits{
 			maxContinuation: o.MaxContinuationFrames,
+			maxFrame:        o.MaxReadFrameSize,
+			tableSize:       o.MaxDecoderHeaderTableSize,
 			pings:           o.PingLimit,
 			settings:        o.SettingsLimit,
 			resets:          o.ResetLimit,

@@ -401,6 +401,7 @@ func TestServer_MalformedRequests(t *testing.T) {
 		{"transfer-encoding", reqFields("transfer-encoding", "chunked")},
 		{"upgrade", reqFields("upgrade", "websocket")},
 		{"te gzip", reqFields("te", "gzip")},
+		{"te trailers twice", reqFields("te", "trailers", "te", "trailers")},
 		{"response pseudo", reqFields(":status", "200")},
 		{"name with space", reqFields("x a", "v")},
 		{"value with newline", reqFields("x-a", "a\nb")},
@@ -414,13 +415,12 @@ func TestServer_MalformedRequests(t *testing.T) {
 			}))
 			rc := dialRaw(t, ts.addr)
 			rc.headers(1, true, tc.fields...)
+			// RFC 9113 §8.1.1: a malformed request is a stream error of
+			// type PROTOCOL_ERROR.
 			code, status, err := rc.streamEnd(1)
 			require.NoError(t, err)
-			if status != "" {
-				assert.Equal(t, "400", status)
-			} else {
-				assert.Equal(t, http2.ErrCodeProtocol, code)
-			}
+			assert.Empty(t, status, "a response instead of RST_STREAM")
+			assert.Equal(t, http2.ErrCodeProtocol, code)
 			assert.Zero(t, served.Load())
 			// The connection stays usable.
 			rc.headers(3, true, reqFields()...)
@@ -659,4 +659,55 @@ func TestServer_IdleTimeoutCloses(t *testing.T) {
 	assert.Equal(t, http2.ErrCodeNo, code)
 	_, err = rc.readUntil(func(http2.Frame) bool { return false })
 	assert.ErrorIs(t, err, io.EOF)
+}
+
+// TestServer_ConnectionSpecificFieldReset covers the framings a malformed
+// request can arrive in, and that the connection's HPACK state survives the
+// rewrite that makes x/net reset such a stream: later requests refer to
+// dynamic table entries the malformed one added.
+func TestServer_ConnectionSpecificFieldReset(t *testing.T) {
+	leakCheck(t)
+	var served atomic.Int32
+	var gotN atomic.Value
+	ts := startServer(t, h2.ServerOptions{}, h2.HandlerFunc(func(s *h2.Session) {
+		served.Add(1)
+		gotN.Store(s.Request().Get("x-n"))
+		_ = s.WriteResponseHeader(mustResponse(200), true)
+	}))
+	rc := dialRaw(t, ts.addr)
+	ok := func(id uint32) {
+		t.Helper()
+		_, status, err := rc.streamEnd(id)
+		require.NoError(t, err)
+		require.Equal(t, "200", status)
+	}
+	reset := func(id uint32) {
+		t.Helper()
+		code, status, err := rc.streamEnd(id)
+		require.NoError(t, err)
+		require.Empty(t, status)
+		require.Equal(t, http2.ErrCodeProtocol, code)
+	}
+
+	// te: trailers is allowed; x-n enters the dynamic table.
+	rc.headers(1, true, reqFields("te", "trailers", "x-n", "one")...)
+	ok(1)
+	// Padded, with priority: the connection field is indexed by the encoder.
+	blk := rc.block(reqFields("x-n", "one", "connection", "close")...)
+	require.NoError(t, rc.fr.WriteHeaders(http2.HeadersFrameParam{
+		StreamID: 3, BlockFragment: blk, EndStream: true, EndHeaders: true, PadLength: 7,
+		Priority: http2.PriorityParam{StreamDep: 0, Weight: 10},
+	}))
+	reset(3)
+	// Split over CONTINUATION frames, referring to the entries above.
+	blk = rc.block(reqFields("x-n", "one", "connection", "close", "x-pad", strings.Repeat("p", 100))...)
+	require.NoError(t, rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: blk[:3], EndStream: true}))
+	require.NoError(t, rc.fr.WriteContinuation(5, false, blk[3:40]))
+	require.NoError(t, rc.fr.WriteContinuation(5, true, blk[40:]))
+	reset(5)
+	// A valid request still decodes: HPACK stayed in step.
+	rc.headers(7, true, reqFields("x-n", "two", "x-pad", strings.Repeat("p", 100))...)
+	ok(7)
+	assert.Equal(t, "two", gotN.Load())
+	assert.Equal(t, int32(2), served.Load())
 }

@@ -1,0 +1,72 @@
+package proxy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pingora-go/pingora/httpheader"
+)
+
+// FuzzStripHopByHop checks that no hop-by-hop field, nor any field named in
+// Connection, survives, whatever the Connection value.
+func FuzzStripHopByHop(f *testing.F) {
+	f.Add("keep-alive, X-Foo", "X-Foo", "1")
+	f.Add("close,,  upgrade ,te", "Upgrade", "websocket")
+	f.Add("X-Forwarded-For", "X-Forwarded-For", "10.0.0.1")
+	f.Add(",", "A", "")
+	f.Fuzz(func(t *testing.T, conn, name, value string) {
+		var h httpheader.Header
+		if _, err := h.Add("Connection", conn); err != nil {
+			return
+		}
+		_, _ = h.Add(name, value)
+		for tok := range strings.SplitSeq(conn, ",") {
+			_, _ = h.Add(strings.TrimSpace(tok), "x") // every named field present
+		}
+		_, _ = h.Add("Keep-Alive", "timeout=5")
+		_, _ = h.Add("Transfer-Encoding", "chunked")
+		stripHopByHop(&h, false)
+		for n := range h.All() {
+			if hopByHop([]byte(n)) {
+				t.Fatalf("hop-by-hop field %q kept", n)
+			}
+			for tok := range strings.SplitSeq(conn, ",") {
+				tok = strings.TrimSpace(tok)
+				if tok != "" && strings.EqualFold(tok, n) {
+					t.Fatalf("field %q named in Connection kept", n)
+				}
+			}
+		}
+	})
+}
+
+// FuzzAcceptEncoding checks the Accept-Encoding reader never panics and
+// returns q-values as written or -1.
+func FuzzAcceptEncoding(f *testing.F) {
+	f.Add("gzip, zstd;q=0.5")
+	f.Add("*;q=0, gzip")
+	f.Add(";;q=,,zstd;Q=1e400")
+	f.Fuzz(func(t *testing.T, ae string) {
+		req, _ := httpheader.NewRequest("GET", "/")
+		if _, err := req.Add("Accept-Encoding", ae); err != nil {
+			return
+		}
+		gz, zs, _ := accepts(req)
+		_ = gz
+		_ = zs
+	})
+}
+
+func TestHopByHop(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"Connection", true}, {"keep-alive", true}, {"TE", true}, {"Transfer-Encoding", true},
+		{"upgrade", true}, {"Proxy-Connection", true}, {"Trailer", false}, {"Host", false}, {"tE", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hopByHop([]byte(tc.name)); got != tc.want {
+				t.Fatalf("hopByHop(%q) = %v", tc.name, got)
+			}
+		})
+	}
+}
