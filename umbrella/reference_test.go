@@ -10,12 +10,24 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// TestReference keeps the configuration reference in doc.go true: every
-// key of testdata/full.yaml (which loads without warnings, see
-// TestLoadConfig_Full) is documented.
+// TestReference keeps the configuration references true: every key of
+// testdata/full.yaml (which loads without warnings, see
+// TestLoadConfig_Full) is documented in doc.go and, inside the repository,
+// in the README's "Configuration reference" section.
 func TestReference(t *testing.T) {
 	doc, err := os.ReadFile("doc.go")
 	require.NoError(t, err)
+	// The README is not part of the module a user downloads; check it
+	// only where it is.
+	readme, err := os.ReadFile("../README.md")
+	if err == nil {
+		i := strings.Index(string(readme), "## Configuration reference")
+		require.GreaterOrEqual(t, i, 0, "README.md has a Configuration reference section")
+		readme = readme[i:]
+		if j := strings.Index(string(readme[3:]), "\n## "); j >= 0 {
+			readme = readme[:j+3]
+		}
+	}
 	data, err := os.ReadFile("testdata/full.yaml")
 	require.NoError(t, err)
 	var root yaml.Node
@@ -51,6 +63,9 @@ func TestReference(t *testing.T) {
 	serverKeys := []string{"threads", "pid_file", "upgrade_sock", "grace_period_seconds", "graceful_shutdown_timeout_seconds", "max_retries", "upstream_keepalive_pool_size"}
 	for k := range keys {
 		assert.True(t, strings.Contains(string(doc), k), "doc.go documents %q", k)
+		if readme != nil {
+			assert.True(t, strings.Contains(string(readme), k), "README.md's reference documents %q", k)
+		}
 	}
 	for _, k := range serverKeys {
 		assert.True(t, keys[k], "full.yaml has the server key %q", k)
