@@ -143,3 +143,40 @@ func TestProxy_HTTP2Combinations(t *testing.T) {
 		}
 	}
 }
+
+// TestProxy_HTTP2TrailersAfterContentLength: an HTTP/2 upstream may send
+// trailers after a body whose length it announced; a downstream HTTP/2
+// client must still get them (the stream may not end with the last DATA).
+func TestProxy_HTTP2TrailersAfterContentLength(t *testing.T) {
+	origin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		w.Header().Set("Trailer", "Grpc-Status")
+		_, _ = io.WriteString(w, "hello")
+		w.Header().Set("Grpc-Status", "0")
+	}))
+	origin.Config.Protocols = new(http.Protocols)
+	origin.Config.Protocols.SetUnencryptedHTTP2(true)
+	origin.Start()
+	t.Cleanup(origin.Close)
+	pr := originPeer(origin, true)
+
+	p, err := proxy.New(proxy.Hooks[struct{}]{
+		UpstreamPeer: func(*proxy.Session, *struct{}) (*peer.Peer, error) { return pr, nil },
+	}, proxy.Options{H2C: true})
+	require.NoError(t, err)
+	hs := serve(t, p, nil)
+	hs.cleanup = p.Cleanup
+
+	c := &http.Client{Transport: &http2.Transport{AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, n, a string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, n, a)
+		}}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://" + hs.Addr + "/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "hello", string(body))
+	assert.Equal(t, "0", resp.Trailer.Get("Grpc-Status"))
+}

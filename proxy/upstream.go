@@ -501,8 +501,11 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 	buf := st.respBuf
 	// remaining counts down a known length, so that the last chunk carries
 	// the end of the response (one HTTP/2 DATA frame with END_STREAM).
+	// Only an HTTP/1 upstream's Content-Length proves nothing follows the
+	// body: HTTP/2 may send trailers after the last DATA frame even then
+	// (gRPC does), and ending the stream early would drop them.
 	remaining := int64(-1)
-	if !s.respModified {
+	if _, h1 := up.(*h1Upstream); h1 && !s.respModified {
 		if cl := resp.GetBytes("Content-Length"); cl != nil {
 			remaining = parseLength(cl)
 		}
