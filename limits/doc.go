@@ -26,8 +26,11 @@
 // probability about (1/slots)^hashes. Lookups cost O(hashes) and never
 // allocate; memory is fixed at 8×hashes×slots bytes whatever the number of
 // keys. Keys are hashed once (wyhash, with a random seed per Estimator) and
-// each row derives its counter from that hash with its own random
-// multiplier, so estimates differ from run to run.
+// each row takes its counter's index from its own bits of that hash, so
+// estimates differ from run to run. Sketches whose slots are a power of two
+// and whose rows fit in 64 bits of hash (hashes×log2(slots) ≤ 64, as for
+// every default below) take the fastest path; others use 32 bits per row
+// and hash once more for every two rows after the first two.
 //
 // # Defaults
 //

@@ -27,7 +27,7 @@ func NewInflight(opts Options) (*Inflight, error) {
 func (in *Inflight) Incr(key string, v int64) (*Guard, int64) {
 	g := &Guard{est: in.est, h: in.est.hashString(key), v: v}
 	g.units.Store(1)
-	return g, in.est.incrHash(g.h, v)
+	return g, in.est.addHash(g.h, v)
 }
 
 // Get returns key's estimate.
@@ -53,7 +53,7 @@ func (g *Guard) Incr() int64 {
 			return g.est.getHash(g.h)
 		}
 		if g.units.CompareAndSwap(n, n+1) {
-			return g.est.incrHash(g.h, g.v)
+			return g.est.addHash(g.h, g.v)
 		}
 	}
 }
@@ -66,6 +66,6 @@ func (g *Guard) Get() int64 { return g.est.getHash(g.h) }
 // plus a deferred one is safe.
 func (g *Guard) Release() {
 	if n := g.units.Swap(-1); n > 0 {
-		g.est.decrHash(g.h, n*g.v)
+		g.est.addHash(g.h, -n*g.v)
 	}
 }

@@ -138,9 +138,8 @@ func (r *Rate) ObserveAt(key string, events int64, now time.Time) int64 {
 }
 
 func (r *Rate) observe(key string, events, now int64) int64 {
-	h := r.est[0].hashString(key)
 	r.roll(now)
-	return r.est[r.cur.Load()].incrHash(h, events)
+	return r.est[r.cur.Load()].add(key, events)
 }
 
 // Rate returns key's events per second in the last complete interval: its
