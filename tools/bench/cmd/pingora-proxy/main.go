@@ -1,0 +1,62 @@
+// Command pingora-proxy is the pingora-go side of the proxy benchmark: the
+// smallest useful proxy.Hooks program, run by a server.Server, forwarding
+// every request to one upstream. It serves HTTP/1 and, on the same port,
+// cleartext HTTP/2 with prior knowledge (h2c), so that h2load can drive it.
+//
+//	pingora-proxy -addr 127.0.0.1:8001 -upstream 127.0.0.1:8000
+//
+// The bound address is printed on stdout ("listening on ADDR") once the
+// server serves. SIGTERM shuts it down gracefully (within about a second),
+// SIGINT at once.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/pingora-go/pingora/proxy"
+	"github.com/pingora-go/pingora/server"
+	"github.com/pingora-go/pingora/server/peer"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8001", "listen address (port 0: any free port)")
+	upstream := flag.String("upstream", "127.0.0.1:8000", "origin address")
+	flag.Parse()
+
+	origin := peer.New(*upstream, false, "")
+	p, err := proxy.New(proxy.Hooks[struct{}]{
+		UpstreamPeer: func(*proxy.Session, *struct{}) (*peer.Peer, error) { return origin, nil },
+	}, proxy.Options{H2C: true})
+	if err != nil {
+		log.Fatalf("pingora-proxy: %v", err)
+	}
+	defer p.Cleanup()
+
+	s, err := server.NewWithConf(nil, &server.Conf{
+		GracePeriodSeconds:             1,
+		GracefulShutdownTimeoutSeconds: 1,
+	})
+	if err != nil {
+		log.Fatalf("pingora-proxy: %v", err)
+	}
+	svc := server.NewListeningService("proxy", p)
+	svc.AddTCP(*addr)
+	s.AddListening(svc)
+
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	select {
+	case <-s.Ready():
+		fmt.Printf("listening on %s\n", s.Addrs()[0])
+		os.Stdout.Sync()
+	case err := <-done:
+		log.Fatalf("pingora-proxy: %v", err)
+	}
+	if err := <-done; err != nil {
+		log.Fatalf("pingora-proxy: %v", err)
+	}
+}
