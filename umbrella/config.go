@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,7 +145,28 @@ type Tracing struct {
 	// adds trace_id to the access log. If false, traceparent passes
 	// through untouched.
 	Traceparent bool
+	// OTLPEndpoint, if not empty, exports an OpenTelemetry server span
+	// per request to this OTLP/HTTP collector base URL (http:// or
+	// https://; spans are POSTed to its path + /v1/traces). It needs the
+	// binary built from umbrella/otel (see Extensions); the default
+	// binary warns and exports nothing. With it the span's context is
+	// what goes upstream in traceparent, whatever Traceparent says.
+	OTLPEndpoint string
+	// ServiceName is the service.name resource attribute of the spans.
+	// If empty, DefaultTracingServiceName.
+	ServiceName string
+	// SampleRatio is the share of new traces (no sampled incoming
+	// traceparent) that are recorded, in [0, 1]; an incoming
+	// traceparent's sampled flag is followed. If no sample_ratio is
+	// set, 1.
+	SampleRatio float64
+
+	line int
 }
+
+// DefaultTracingServiceName is the service.name of exported spans when
+// tracing.service_name is not set.
+const DefaultTracingServiceName = "pingora"
 
 // Listen is one listening socket.
 type Listen struct {
@@ -638,9 +660,35 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 			})
 		},
 		"tracing": func(v *yaml.Node, f string) {
+			t := &s.Tracing
+			t.line = v.Line
+			ratio := false
 			d.fields(v, f, map[string]func(*yaml.Node, string){
-				"traceparent": func(v *yaml.Node, f string) { d.boolean(v, f, &s.Tracing.Traceparent) },
+				"traceparent": func(v *yaml.Node, f string) { d.boolean(v, f, &t.Traceparent) },
+				"otlp_endpoint": func(v *yaml.Node, f string) {
+					if !d.str(v, f, &t.OTLPEndpoint) {
+						return
+					}
+					u, err := url.Parse(t.OTLPEndpoint)
+					if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+						d.failf(v, f, "%q is not an http:// or https:// URL such as http://127.0.0.1:4318", t.OTLPEndpoint)
+					}
+				},
+				"service_name": func(v *yaml.Node, f string) {
+					if d.str(v, f, &t.ServiceName) && t.ServiceName == "" {
+						d.failf(v, f, "empty: remove it for the default %q", DefaultTracingServiceName)
+					}
+				},
+				"sample_ratio": func(v *yaml.Node, f string) {
+					ratio = d.ratio(v, f, &t.SampleRatio)
+				},
 			})
+			if !ratio {
+				t.SampleRatio = 1
+			}
+			if t.ServiceName == "" {
+				t.ServiceName = DefaultTracingServiceName
+			}
 		},
 		"access_log": func(v *yaml.Node, f string) {
 			if d.str(v, f, &s.AccessLog) && s.AccessLog == "" {

@@ -56,6 +56,7 @@ func TestLoadConfig_Full(t *testing.T) {
 	assert.Equal(t, &RateLimit{Key: "client_ip", PerSecond: 100}, web.RateLimit)
 	assert.Equal(t, []string{"X-Debug"}, web.Headers.RequestRemove)
 	assert.Equal(t, "X-From", web.Headers.RequestSet[0].Name)
+	assert.Equal(t, Tracing{Traceparent: true, OTLPEndpoint: "http://127.0.0.1:4318", ServiceName: "edge", SampleRatio: 0.5, line: web.Tracing.line}, web.Tracing)
 	assert.Equal(t, "pingora", web.Headers.RequestSet[0].Value)
 	admin := c.Service("admin")
 	require.NotNil(t, admin)
@@ -167,6 +168,14 @@ func TestParseConfig_Errors(t *testing.T) {
 			[]string{"line 3: services[0].listen[0].tls: ", "no such file"}},
 		{"tls without key", "services:\n  - listen:\n      - {addr: 127.0.0.1:8443, tls: {cert: c.pem}}\n    upstream: u\n" + ups,
 			[]string{"line 3: services[0].listen[0].tls: tls needs both cert and key"}},
+		{"otlp endpoint not a URL", svc + "    tracing: {otlp_endpoint: 127.0.0.1:4318}\n" + ups,
+			[]string{`line 4: services[0].tracing.otlp_endpoint: "127.0.0.1:4318" is not an http:// or https:// URL`}},
+		{"sample ratio out of range", svc + "    tracing: {otlp_endpoint: http://c:4318, sample_ratio: 1.5}\n" + ups,
+			[]string{"line 4: services[0].tracing.sample_ratio: 1.5 is not a number from 0 to 1"}},
+		{"sample ratio not a number", svc + "    tracing: {sample_ratio: all}\n" + ups,
+			[]string{`line 4: services[0].tracing.sample_ratio: want a number from 0 to 1`}},
+		{"empty service name", svc + "    tracing: {service_name: \"\"}\n" + ups,
+			[]string{"line 4: services[0].tracing.service_name: empty"}},
 		{"bad listen", "services:\n  - listen: [localhost]\n    upstream: u\n" + ups,
 			[]string{`line 2: services[0].listen[0].addr: "localhost" is not host:port`}},
 		{"no listen", "services:\n  - upstream: u\n" + ups,

@@ -130,6 +130,22 @@ func (d *decoder) integer(n *yaml.Node, field string, lo, hi int, p *int) bool {
 	return true
 }
 
+// ratio decodes a number in [0, 1].
+func (d *decoder) ratio(n *yaml.Node, field string, p *float64) bool {
+	tag := n.ShortTag()
+	if n.Kind != yaml.ScalarNode || tag != "!!float" && tag != "!!int" {
+		d.fail(n, field, want("a number from 0 to 1", n))
+		return false
+	}
+	var f float64
+	if err := n.Decode(&f); err != nil || !(f >= 0 && f <= 1) {
+		d.failf(n, field, "%s is not a number from 0 to 1", n.Value)
+		return false
+	}
+	*p = f
+	return true
+}
+
 // boolean decodes true or false.
 func (d *decoder) boolean(n *yaml.Node, field string, p *bool) bool {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {

@@ -12,7 +12,8 @@ import (
 
 // TestDeps checks what each build of the binary links (tailscale's
 // deptest): the default build is pure Go, -tags openssl links the OpenSSL
-// backend, GOEXPERIMENT=boringcrypto links BoringCrypto.
+// backend, GOEXPERIMENT=boringcrypto links BoringCrypto; none links an
+// OpenTelemetry package (umbrella/otel does).
 func TestDeps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -52,6 +53,10 @@ func TestDeps(t *testing.T) {
 				deps[pkg] = true
 				if cgo == "cgo" && strings.HasPrefix(pkg, "github.com/pingora-go/") && !tt.cgo {
 					t.Errorf("%s uses cgo in the %s build", pkg, tt.name)
+				}
+				// Tracing export lives in umbrella/otel, a module of its own.
+				if strings.HasPrefix(pkg, "go.opentelemetry.io/") {
+					t.Errorf("the %s build links %s: OpenTelemetry belongs in umbrella/otel only", tt.name, pkg)
 				}
 			}
 			for _, p := range tt.want {

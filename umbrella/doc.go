@@ -76,6 +76,9 @@
 //	  headers.response_remove         [Name]               none
 //	  access_log                      stdout|stderr|off|path stdout
 //	  tracing.traceparent             bool                 false
+//	  tracing.otlp_endpoint           http(s):// URL       none (no export; umbrella/otel build only)
+//	  tracing.service_name            string               pingora
+//	  tracing.sample_ratio            0-1                  1
 //	upstreams                         {name: upstream}
 //	  selection                       round_robin|random|hash|ketama|least_conn  round_robin
 //	  hash_key                        uri | client_ip | header:NAME  uri
@@ -128,7 +131,18 @@
 // without any tracing library: it continues the trace of a valid incoming
 // traceparent (or starts a sampled one), sends upstream a traceparent
 // naming a new span for its hop, passes tracestate unchanged, and logs the
-// trace id. Exporting spans (OpenTelemetry) is not built in.
+// trace id.
+//
+// Exporting spans is not in the default binary, which links no
+// OpenTelemetry package: build github.com/pingora-go/pingora/umbrella/otel/cmd/pingora
+// (package umbrella/otel, which passes Extensions to MainWith) and set
+// tracing.otlp_endpoint. Each request then becomes an OpenTelemetry
+// server span "HTTP <method>", child of a valid incoming traceparent,
+// whose context is the traceparent sent upstream; spans are batched to
+// the OTLP/HTTP collector at otlp_endpoint + /v1/traces, sampled by
+// sample_ratio (parent-based), and flushed when the server stops. The
+// default binary warns that otlp_endpoint needs that build and
+// otherwise ignores it.
 //
 // # Reload
 //

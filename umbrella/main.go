@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/pingora-go/pingora/proxy"
 	"github.com/pingora-go/pingora/server"
@@ -48,12 +49,30 @@ func DefaultConfig() []byte { return append([]byte(nil), defaultYAML...) }
 // the configuration is invalid or the server cannot start, 2 for a bad
 // command line. SIGHUP reloads FILE (see the package documentation).
 func Main(args []string) int {
-	return run(context.Background(), args, os.Stdout, os.Stderr, nil)
+	return runWith(context.Background(), args, Extensions{}, nil, nil, nil)
+}
+
+// Run is MainWith for a program that embeds the binary: it stops
+// (gracefully, as on SIGTERM) when ctx is done, and writes what the
+// binary prints on stdout and stderr to those writers (os.Stdout and
+// os.Stderr if nil). It returns Main's exit status.
+func Run(ctx context.Context, args []string, ext Extensions, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, ext, stdout, stderr, nil)
 }
 
 // run is Main with its environment; started, if not nil, is called once
 // the server serves.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, started func(*instance)) int {
+	return runWith(ctx, args, Extensions{}, stdout, stderr, started)
+}
+
+func runWith(ctx context.Context, args []string, ext Extensions, stdout, stderr io.Writer, started func(*instance)) int {
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
 	if len(args) == 0 {
 		args = []string{"pingora"}
 	}
@@ -76,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	} else {
 		cfg, warns, err = LoadConfig(opt.Conf)
 	}
+	if cfg != nil {
+		warns = append(warns, extensionWarnings(cfg, ext)...)
+	}
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "warning: %s: %s\n", name, w)
 	}
@@ -88,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		}
 		return 1
 	}
-	in, err := build(ctx, cfg, opt, stdout, stderr)
+	in, err := buildWith(ctx, cfg, opt, ext, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s: %s\n", name, err)
 		return 1
@@ -169,15 +191,18 @@ type instance struct {
 	conns *connector.Connector
 	apps  map[string]*svcApp
 	certs []*tlsbackend.CertStore
-	path  string
+	// tracers are the services' tracers (Extensions.Tracing), shut down
+	// by close.
+	tracers []Tracer
+	path    string
 
 	mu    sync.Mutex
 	gen   *generation
 	bgCtx context.Context // set while Start runs
 }
 
-// build compiles cfg into a server, binding nothing.
-func build(ctx context.Context, cfg *Config, opt *server.Opt, stdout, stderr io.Writer) (*instance, error) {
+// buildWith compiles cfg into a server with ext, binding nothing.
+func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions, stdout, stderr io.Writer) (*instance, error) {
 	o := *opt
 	o.Conf = "" // the configuration is given here, not read by the server
 	srv, err := server.NewWithConf(&o, cfg.Server)
@@ -225,6 +250,15 @@ func build(ctx context.Context, cfg *Config, opt *server.Opt, stdout, stderr io.
 	}
 	for _, sc := range cfg.Services {
 		app := &svcApp{name: sc.Name, metrics: env.metrics.Service(sc.Name), routeReqs: env.routeReqs}
+		if ext.Tracing != nil && sc.Tracing.OTLPEndpoint != "" {
+			tr, err := ext.Tracing(sc.Name, sc.Tracing)
+			if err != nil {
+				in.close()
+				return nil, fmt.Errorf("umbrella: service %s: tracing: %w", sc.Name, err)
+			}
+			app.tracer = tr
+			in.tracers = append(in.tracers, tr)
+		}
 		app.cur.Store(in.gen.services[sc.Name])
 		px, err := proxy.New(app.hooks(), proxy.Options{
 			MaxRetries: cfg.Server.MaxRetries,
@@ -382,8 +416,22 @@ func (in *instance) Start(ctx context.Context) {
 	}
 }
 
-// close releases what build opened.
+// tracerShutdownTimeout bounds how long close waits for the tracers to
+// flush their spans.
+const tracerShutdownTimeout = 5 * time.Second
+
+// close releases what build opened, flushing the tracers.
 func (in *instance) close() {
+	if len(in.tracers) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), tracerShutdownTimeout)
+		for _, tr := range in.tracers {
+			if err := tr.Shutdown(ctx); err != nil {
+				in.env.log.Warn("tracer shutdown", "error", err)
+			}
+		}
+		cancel()
+		in.tracers = nil
+	}
 	if in.conns != nil {
 		_ = in.conns.Close()
 	}
@@ -443,6 +491,9 @@ func (in *instance) reload(ctx context.Context) error {
 		if prev := old.cfg.Service(s.Name); prev != nil && (!sameListen(prev.Listen, s.Listen) || prev.H2C != s.H2C) {
 			in.env.log.Warn("listener changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
 		}
+		if prev := old.cfg.Service(s.Name); prev != nil && !sameExporter(prev.Tracing, s.Tracing) {
+			in.env.log.Warn("tracing.otlp_endpoint, service_name and sample_ratio changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
+		}
 	}
 	for name := range in.apps {
 		if cfg.Service(name) == nil {
@@ -486,6 +537,30 @@ func sameServerConf(a, b *server.Conf) bool {
 	x, y := *a, *b
 	x.Daemon, y.Daemon = false, false
 	return reflect.DeepEqual(x, y)
+}
+
+// sameExporter reports whether two tracing sections export alike.
+func sameExporter(a, b Tracing) bool {
+	if a.OTLPEndpoint == "" && b.OTLPEndpoint == "" {
+		return true
+	}
+	return a.OTLPEndpoint == b.OTLPEndpoint && a.ServiceName == b.ServiceName && a.SampleRatio == b.SampleRatio
+}
+
+// extensionWarnings are the keys cfg sets that need an extension ext
+// lacks.
+func extensionWarnings(cfg *Config, ext Extensions) []*server.ConfWarning {
+	if ext.Tracing != nil {
+		return nil
+	}
+	var out []*server.ConfWarning
+	for _, s := range cfg.Services {
+		if s.Tracing.OTLPEndpoint != "" {
+			out = append(out, &server.ConfWarning{Key: "services." + s.Name + ".tracing.otlp_endpoint", Line: s.Tracing.line,
+				Reason: "needs the pingora binary built from umbrella/otel (go install github.com/pingora-go/pingora/umbrella/otel/cmd/pingora@latest); spans are not exported"})
+		}
+	}
+	return out
 }
 
 func sameListen(a, b []Listen) bool {

@@ -188,12 +188,16 @@ func TestRun_InProcess(t *testing.T) {
 
 func TestRun_Flags(t *testing.T) {
 	dir := t.TempDir()
+	otlp := filepath.Join(dir, "otlp.yaml")
+	require.NoError(t, os.WriteFile(otlp, []byte("services:\n  - name: web\n    listen: [127.0.0.1:0]\n    respond: {status: 204}\n    tracing: {otlp_endpoint: \"http://127.0.0.1:4318\"}\n"), 0o600))
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"otlp without the otel build", []string{"pingora", "-t", "-c", otlp}, 0,
+			`line 5: key "services.web.tracing.otlp_endpoint" ignored: needs the pingora binary built from umbrella/otel`},
 		{"help", []string{"pingora", "-h"}, 0, "embedded demo configuration"},
 		{"bad flag", []string{"pingora", "--nope"}, 2, "flag provided but not defined"},
 		{"extra argument", []string{"pingora", "x"}, 2, `unexpected argument "x"`},

@@ -54,6 +54,7 @@ type reqCtx struct {
 	upStart   time.Time
 	remaining int // rate limit budget left, -1 without a limit
 	trace     traceContext
+	span      Span // the service tracer's span; nil without one
 }
 
 // svcApp is one proxy service: the proxy and its current generation.
@@ -63,6 +64,7 @@ type svcApp struct {
 	metrics   *metrics.Service
 	routeReqs *prometheus.CounterVec
 	px        *proxy.Proxy[reqCtx]
+	tracer    Tracer // nil: no span export (Extensions.Tracing)
 }
 
 // hooks wires the service's phases.
@@ -75,7 +77,9 @@ func (a *svcApp) hooks() proxy.Hooks[reqCtx] {
 			if c.svc.compress > 0 {
 				s.SetCompressionLevel(c.svc.compress)
 			}
-			if c.svc.trace {
+			if a.tracer != nil {
+				c.span = a.tracer.StartRequest(s)
+			} else if c.svc.trace {
 				c.trace = newTraceContext(s.Request())
 			}
 			return nil
@@ -277,7 +281,11 @@ func (a *svcApp) connected(s *proxy.Session, reused bool, p *peer.Peer, c *reqCt
 }
 
 func (a *svcApp) upstreamRequestFilter(s *proxy.Session, req *httpheader.RequestHeader, c *reqCtx) error {
-	if c.svc.trace {
+	if c.span != nil {
+		if err := req.Set("traceparent", c.span.Traceparent()); err != nil {
+			return perr.Because(perr.InternalError, "umbrella: set traceparent", err).AsIn()
+		}
+	} else if c.svc.trace {
 		if err := req.Set("traceparent", c.trace.header()); err != nil {
 			return perr.Because(perr.InternalError, "umbrella: set traceparent", err).AsIn()
 		}
@@ -353,6 +361,9 @@ func (a *svcApp) logging(s *proxy.Session, err error, c *reqCtx) {
 	if cv, e := a.routeReqs.GetMetricWithLabelValues(a.name, route, strconv.Itoa(status)); e == nil {
 		cv.Inc()
 	}
+	if c.span != nil {
+		c.span.End(SpanEnd{Status: status, Route: route, Upstream: upstream, Err: err})
+	}
 	if c.svc.access == nil {
 		return
 	}
@@ -370,7 +381,9 @@ func (a *svcApp) logging(s *proxy.Session, err error, c *reqCtx) {
 		slog.Duration("upstream_latency", upLatency),
 		slog.Duration("latency", total),
 	}
-	if c.svc.trace {
+	if c.span != nil {
+		attrs = append(attrs, slog.String("trace_id", c.span.TraceID()))
+	} else if c.svc.trace {
 		attrs = append(attrs, slog.String("trace_id", c.trace.traceID))
 	}
 	if err != nil {

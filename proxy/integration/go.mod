@@ -24,7 +24,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/pingora-go/pingora/proxy => ../
+replace github.com/pingora-go/pingora/proxy => ..
 
 replace github.com/pingora-go/pingora/errors => ../../errors
 
