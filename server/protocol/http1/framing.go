@@ -254,7 +254,7 @@ func validateRequest(req *httpheader.RequestHeader) fault {
 		name, value := req.Field(i)
 		if equalFold(name, "host") {
 			hosts++
-			if !validHost(value) {
+			if !validHostHeader(value) {
 				return bad("http1: invalid host header")
 			}
 		}
@@ -304,6 +304,52 @@ var hostChar = func() (t [256]bool) {
 func validHost(h []byte) bool {
 	for _, c := range h {
 		if !hostChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostHeader reports whether h is a valid Host field value (RFC 9112
+// §3.2, RFC 3986 §3.2.2–3.2.3): empty, or uri-host [":" port] where
+// uri-host is an IP-literal in brackets or a reg-name / IPv4address without
+// ':' or brackets, and port is at most 5 digits (RFC's *DIGIT, bounded).
+func validHostHeader(h []byte) bool {
+	host, port := h, []byte(nil)
+	if len(h) > 0 && h[0] == '[' {
+		end := bytes.IndexByte(h, ']')
+		if end < 2 {
+			return false
+		}
+		for _, c := range h[1:end] {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+				return false
+			}
+		}
+		rest := h[end+1:]
+		if len(rest) > 0 {
+			if rest[0] != ':' {
+				return false
+			}
+			port = rest[1:]
+		}
+		host = nil
+	} else if i := bytes.IndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		if len(host) == 0 {
+			return false
+		}
+	}
+	for _, c := range host {
+		if !hostChar[c] || c == ':' || c == '[' || c == ']' {
+			return false
+		}
+	}
+	if len(port) > 5 {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
 			return false
 		}
 	}
