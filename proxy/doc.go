@@ -86,7 +86,7 @@
 // Errors map to statuses with perr.StatusCode (SPEC §2.5): 502 for a broken
 // upstream, 504 for an upstream timeout, 400 for a bad request, 500 for
 // internal errors; a client that went away gets nothing and is logged with
-// status 499. A request is retried only when it is safe: a connect failure
+// status 499, at level Debug (other failures at Error). A request is retried only when it is safe: a connect failure
 // (nothing was sent) when FailToConnect keeps it retryable, which by
 // default it is; or a failure on a pooled connection before any response
 // byte, when nothing was written or the method is idempotent and the whole
@@ -97,6 +97,16 @@
 //
 // An upstream HTTP/1 connection goes back to the pool only when both
 // bodies completed cleanly; HTTP/2 upstream connections are multiplexed.
+// A plaintext HTTP/1 upstream connection (Linux) first stays parked with
+// the downstream HTTP/1 connection it served, for that connection's next
+// request to the same peer: a client sending requests back to back keeps
+// one upstream connection without a trip through the pool. Before reuse a
+// parked connection is checked without blocking, and one whose peer closed
+// it or sent anything is closed, as the pool's watcher would. It moves to
+// the pool after 100 ms without a next request (or the peer's shorter
+// IdleTimeout), when the next request goes to another peer, or when the
+// downstream connection ends. A small response whose body came with its
+// header from the upstream is sent downstream in one write.
 // A downstream HTTP/1 connection waits for its next request under the
 // keep-alive idle timeout (Options.Downstream.KeepAliveTimeout, 60 s).
 //

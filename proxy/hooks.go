@@ -178,7 +178,9 @@ func DefaultFailToProxy(s *Session, err error) Failure {
 }
 
 // DefaultErrorWhileProxy is the ErrorWhileProxy used when the hook is nil.
-// It adds the peer to the error's context and resolves a "reused only"
+// It adds the peer to the context of an error that is not the downstream
+// client's (a client that went away has nothing to do with the peer), and
+// resolves a "reused only"
 // retry decision (an upstream connection that failed before any response
 // byte) stricter than Pingora: the request is retried only if the failed
 // upstream connection came from the pool (s.UpstreamReused), and either
@@ -187,7 +189,7 @@ func DefaultFailToProxy(s *Session, err error) Failure {
 // retry buffer (s.RetryBufferTruncated is false). Any other retry decision
 // is kept.
 func DefaultErrorWhileProxy(s *Session, p *peer.Peer, err *perr.Error) *perr.Error {
-	if p != nil {
+	if p != nil && err.Source() != perr.Downstream {
 		err = err.MoreContext("peer: " + p.String())
 	}
 	if err.RetryType() == perr.RetryReusedOnly {

@@ -227,9 +227,18 @@ type connInfo struct {
 	tls           *tls.ConnectionState
 }
 
-// logError writes one error log line unless the hook suppresses it.
+// logError writes one error log line unless the hook suppresses it: at
+// level Error, or Debug when the client went away (status 499).
 func (p *Proxy[C]) logError(s *Session, c *C, msg string, err error, code int) {
 	if h := p.hooks.SuppressErrorLog; h != nil && h(s, c, err) {
+		return
+	}
+	level := slog.LevelError
+	if isClientGone(err) {
+		// The client went away (499): routine, not a failure of the proxy.
+		level = slog.LevelDebug
+	}
+	if !p.log.Enabled(s.ctx, level) {
 		return
 	}
 	summary := ""
@@ -238,7 +247,7 @@ func (p *Proxy[C]) logError(s *Session, c *C, msg string, err error, code int) {
 	} else {
 		summary = s.RequestSummary()
 	}
-	p.log.Error(msg, "error", err, "status", code, "tries", s.attempts, "request", summary)
+	p.log.Log(s.ctx, level, msg, "error", err, "status", code, "tries", s.attempts, "request", summary)
 }
 
 // isClientGone reports whether err means the downstream client went away.

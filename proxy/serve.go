@@ -44,6 +44,8 @@ type reqState[C any] struct {
 	lastConn       *connector.Conn
 	lastCS         *http1.ClientSession
 	lastRT, lastWT time.Duration
+
+	slot *upSlot // HTTP/1 downstream: the upstream connection parked between requests
 }
 
 func (p *Proxy[C]) newState(ctx context.Context, ci connInfo, shutdown <-chan struct{}) *reqState[C] {
@@ -80,6 +82,11 @@ func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 	st := p.newState(ctx, ci, shutdown)
 	st.nc = nc
 	st.s.h1 = hs
+	defer func() {
+		if st.slot != nil {
+			st.slot.close()
+		}
+	}()
 
 	// Close an idle keep-alive connection as soon as shutdown begins.
 	var idle atomic.Bool
@@ -127,6 +134,11 @@ func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		}
 		if !reuse {
 			st.s.SetKeepAlive(false)
+		}
+		if st.slot != nil && !st.s.KeepAlive() {
+			// No next request here: the upstream connection is for others
+			// now, not after the downstream close lingers.
+			st.slot.expire()
 		}
 		if !hs.Finish() {
 			return
@@ -237,10 +249,16 @@ func (p *Proxy[C]) handle(st *reqState[C], prev any) (reuse bool, persist any) {
 		if !(pre && f.ReuseDownstream) {
 			s.SetKeepAlive(false)
 		}
-		if isClientGone(err) && !s.respDone {
-			s.status = 499
+		code := f.Status
+		if isClientGone(err) {
+			if !s.respDone {
+				s.status = 499
+			}
+			if code == 0 {
+				code = 499
+			}
 		}
-		p.logError(s, c, "fail to proxy", err, f.Status)
+		p.logError(s, c, "fail to proxy", err, code)
 	}
 	s.timings.Done = time.Now()
 	if h.Logging != nil {

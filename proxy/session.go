@@ -225,6 +225,14 @@ func (s *Session) ReadRequestBody(p []byte) (int, error) {
 // Connection: close is added when the connection will not be kept alive.
 // resp is kept (Response) and may be modified by the proxy.
 func (s *Session) WriteResponseHeader(resp *httpheader.ResponseHeader, end bool) error {
+	return s.writeResponseHeader(resp, end, false)
+}
+
+// writeResponseHeader is WriteResponseHeader; hold lets an HTTP/1 session
+// keep the head until the first body bytes (see
+// http1.ServerSession.BufferResponseHeader): the caller knows the body
+// follows at once, and calls flushHeader before any wait.
+func (s *Session) writeResponseHeader(resp *httpheader.ResponseHeader, end, hold bool) error {
 	st := resp.Status()
 	if s.h2 != nil {
 		if s.respModified && st >= 200 {
@@ -237,7 +245,11 @@ func (s *Session) WriteResponseHeader(resp *httpheader.ResponseHeader, end bool)
 		if st >= 200 {
 			s.prepareH1Response(resp, end)
 		}
-		if err := s.h1.WriteResponseHeader(resp); err != nil {
+		write := s.h1.WriteResponseHeader
+		if hold && !end {
+			write = s.h1.BufferResponseHeader
+		}
+		if err := write(resp); err != nil {
 			return err
 		}
 		if end && st >= 200 && st != 101 && !s.h1.Upgraded() {
@@ -255,6 +267,14 @@ func (s *Session) WriteResponseHeader(resp *httpheader.ResponseHeader, end bool)
 		}
 	}
 	return nil
+}
+
+// flushHeader writes an HTTP/1 response head kept by writeResponseHeader.
+func (s *Session) flushHeader() error {
+	if s.h1 == nil {
+		return nil
+	}
+	return s.h1.Flush()
 }
 
 // prepareH1Response fixes the framing and Connection of a final HTTP/1

@@ -42,6 +42,8 @@ type h1Upstream struct {
 	conns *connector.Connector
 	peer  *peer.Peer
 	cs    *http1.ClientSession
+	conn  *connector.Conn
+	slot  *upSlot // park conn here when done, not in the pool
 	once  sync.Once
 }
 
@@ -75,9 +77,14 @@ func (u *h1Upstream) trailers() *httpheader.Header {
 }
 func (u *h1Upstream) release(clean bool) {
 	u.once.Do(func() {
-		if clean {
+		switch {
+		case clean && u.slot != nil:
+			if u.cs.Recycle() {
+				u.slot.park(u.peer, u.conn)
+			}
+		case clean:
 			u.conns.ReleaseHTTP1(u.peer, u.cs)
-		} else {
+		default:
 			_ = u.cs.Close()
 		}
 	})
@@ -191,13 +198,19 @@ func (p *Proxy[C]) connect(st *reqState[C], pr *peer.Peer) (upstream, error) {
 	ctx := s.ctx
 	wantH2 := pr.ALPN == peer.ALPNH2 || (pr.TLS && pr.ALPN == peer.ALPNH2H1)
 	if !wantH2 {
-		conn, reused, err := p.conns.Get(ctx, pr)
-		if err != nil {
-			return nil, err
+		reused := true
+		var conn *connector.Conn
+		if st.slot != nil {
+			conn = st.slot.take(pr)
+		}
+		if conn == nil {
+			var err error
+			if conn, reused, err = p.conns.Get(ctx, pr); err != nil {
+				return nil, err
+			}
 		}
 		s.upReused = reused
-		st.h1up = h1Upstream{conns: p.conns, peer: pr, cs: st.clientSession(conn, pr)}
-		return &st.h1up, nil
+		return st.h1Upstream(pr, conn), nil
 	}
 	key := strconv.FormatUint(pr.ReuseHash(), 16)
 	dial := func(ctx context.Context) (net.Conn, error) {
@@ -215,8 +228,7 @@ func (p *Proxy[C]) connect(st *reqState[C], pr *peer.Peer) (upstream, error) {
 		}
 		if conn.HTTPVersion() != 2 {
 			s.upReused = reused
-			st.h1up = h1Upstream{conns: p.conns, peer: pr, cs: st.clientSession(conn, pr)}
-			return &st.h1up, nil
+			return st.h1Upstream(pr, conn), nil
 		}
 		first := conn
 		dial = func(ctx context.Context) (net.Conn, error) {
@@ -243,6 +255,23 @@ func (p *Proxy[C]) connect(st *reqState[C], pr *peer.Peer) (upstream, error) {
 	s.upReused = stream.Reused()
 	st.h2up = h2Upstream{st: stream}
 	return &st.h2up, nil
+}
+
+// h1Upstream sets up the HTTP/1 exchange on conn to pr. A downstream
+// HTTP/1 connection parks a plaintext upstream connection for its next
+// request (see upSlot) rather than pooling it at once.
+func (st *reqState[C]) h1Upstream(pr *peer.Peer, conn *connector.Conn) *h1Upstream {
+	p := st.p
+	st.h1up = h1Upstream{conns: p.conns, peer: pr, cs: st.clientSession(conn, pr), conn: conn}
+	if st.s.h1 != nil && !p.closed.Load() {
+		if st.slot == nil {
+			st.slot = newUpSlot(p.conns)
+		}
+		if st.slot.usable(pr, conn) {
+			st.h1up.slot = st.slot
+		}
+	}
+	return &st.h1up
 }
 
 // clientSession returns an HTTP/1 client session on conn: the one of the
@@ -489,7 +518,13 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 			defer st.comp.done()
 		}
 	}
-	if err := s.WriteResponseHeader(resp, end); err != nil {
+	// Body bytes already buffered from an HTTP/1 upstream go out in the
+	// same write as the head (all of a small body).
+	hold := false
+	if u, ok := up.(*h1Upstream); ok && !end && s.h1 != nil {
+		hold = u.cs.ResponseBodyBuffered()
+	}
+	if err := s.writeResponseHeader(resp, end, hold); err != nil {
 		return err
 	}
 	if end {
@@ -523,7 +558,9 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 			if err != nil {
 				return err
 			}
-			sleep(s.ctx, d)
+			if err := s.sleep(d); err != nil {
+				return err
+			}
 		}
 		var delay time.Duration
 		if h.ResponseBodyFilter != nil {
@@ -550,7 +587,18 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 				return err
 			}
 		}
-		sleep(s.ctx, delay)
+		if err := s.sleep(delay); err != nil {
+			return err
+		}
+		if hold {
+			// The first chunk carried the head, unless the filters or the
+			// compressor held it all back: the head must not wait for the
+			// next read.
+			hold = false
+			if err := s.flushHeader(); err != nil {
+				return err
+			}
+		}
 		if eos {
 			break
 		}
@@ -591,6 +639,19 @@ func parseLength(b []byte) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// sleep waits d (a body filter's delay), writing a held response head
+// first.
+func (s *Session) sleep(d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	if err := s.flushHeader(); err != nil {
+		return err
+	}
+	sleep(s.ctx, d)
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {

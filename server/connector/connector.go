@@ -164,6 +164,11 @@ func (c *Connector) Release(p *peer.Peer, conn *Conn, reusable bool) {
 	_ = c.pool.PutWatched(conn.key.Hash(), conn, idle)
 }
 
+// Pooling reports whether the connector keeps idle connections
+// (Options.PoolSize is not negative): whether Release may pool a
+// connection rather than close it.
+func (c *Connector) Pooling() bool { return c.pool != nil }
+
 // PreferH1 makes later new connections to p (to any peer with an equal
 // Key) offer only HTTP/1.1 in ALPN, as Pingora does after a server asked
 // to downgrade from HTTP/2 (H2Downgrade). Pooled connections are not

@@ -30,6 +30,7 @@ type ClientSession struct {
 
 	req      *httpheader.RequestHeader
 	reqKA    bool
+	respKA   bool // the final response allows keep-alive
 	bw       bodyWriter
 	wbuf     []byte
 	resp     httpheader.ResponseHeader
@@ -132,7 +133,7 @@ func (c *ClientSession) ReadResponseHeader() (*httpheader.ResponseHeader, error)
 	_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.headerTimeout()))
 	n, got, err := c.rd.readHead(func(b []byte) (int, error) {
 		return ParseResponse(b, &c.resp, lim)
-	}, lim.headerBytes(), lim.headerBytes())
+	}, lim.headerBytes(), lim.headerBytes(), nil)
 	if err != nil {
 		c.rbroken = true
 		if _, ok := err.(*perr.Error); ok {
@@ -160,6 +161,8 @@ func (c *ClientSession) ReadResponseHeader() (*httpheader.ResponseHeader, error)
 		return &c.resp, nil
 	}
 	c.final, c.respFr = true, fr
+	// decided now: a proxy may rewrite Connection in the head it forwards
+	c.respKA = ResponseKeepAlive(&c.resp)
 	c.trailers.Reset()
 	c.body.reset(&c.rd, fr, perr.Upstream, c.opts.bodyTimeout(), lim, &c.trailers)
 	if fr.Kind == BodyTunnel {
@@ -201,12 +204,13 @@ func (c *ClientSession) ResponseBodyDone() bool { return c.final && c.body.done 
 // waiting for it), the final response was read to its end, no error
 // happened, no bytes arrived beyond the response, the framing was not
 // close-delimited or an upgrade, and neither the request nor the response
-// (by version and Connection) ruled out keep-alive.
+// (by version and Connection, as read: later changes to the head returned
+// by ReadResponseHeader do not count) ruled out keep-alive.
 func (c *ClientSession) Reusable() bool {
 	return c.req != nil && !c.wbroken && !c.rbroken && !c.upgraded && !c.hijacked && !c.closed &&
 		c.bw.done && c.final && c.body.done && c.body.err == nil &&
 		c.respFr.Kind != BodyUntilClose && len(c.rd.buffered()) == 0 &&
-		c.reqKA && ResponseKeepAlive(&c.resp)
+		c.reqKA && c.respKA
 }
 
 // Release ends the exchange. If the connection is reusable (after draining
@@ -214,20 +218,47 @@ func (c *ClientSession) Reusable() bool {
 // with deadlines cleared and true, and the session may be used for the next
 // request; otherwise it closes conn and returns nil and false.
 func (c *ClientSession) Release() (net.Conn, bool) {
-	if c.hijacked || c.closed {
+	if !c.Recycle() {
 		return nil, false
+	}
+	_ = c.conn.SetDeadline(time.Time{})
+	return c.conn, true
+}
+
+// Recycle ends the exchange like Release but keeps the connection in the
+// session: if it is reusable it reports true and the session is ready for
+// the next WriteRequestHeader on the same connection (deadlines are left
+// as they are: every read and write sets its own); otherwise it closes
+// the connection and reports false. It lets a caller that keeps the
+// session for its next request skip a round trip through a pool.
+func (c *ClientSession) Recycle() bool {
+	if c.hijacked || c.closed {
+		return false
 	}
 	if c.final && !c.body.done && !c.rbroken && c.respFr.Kind != BodyUntilClose && !c.upgraded {
 		c.body.drain(c.opts.maxDrain())
 	}
 	if !c.Reusable() {
 		_ = c.Close()
-		return nil, false
+		return false
 	}
 	c.req, c.final = nil, false
 	c.rd.release()
-	_ = c.conn.SetDeadline(time.Time{})
-	return c.conn, true
+	return true
+}
+
+// ResponseBodyBuffered reports whether the next Read of the response body
+// returns without waiting for the network: bytes of a Content-Length body
+// are already buffered (they came with the head), or the body is
+// complete. It is false for other framings.
+func (c *ClientSession) ResponseBodyBuffered() bool {
+	if !c.final || c.upgraded || c.body.err != nil {
+		return false
+	}
+	if c.body.done {
+		return true
+	}
+	return c.body.kind == BodyLength && len(c.rd.buffered()) > 0
 }
 
 // Upgraded reports whether the response switched protocols (101 to an

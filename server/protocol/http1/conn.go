@@ -107,7 +107,10 @@ func headEnd(b []byte) bool {
 // without quadratic re-parsing of a trickled head). deadline applies to the
 // whole head. It returns the number of bytes the head took, or the parse or
 // I/O error; got reports whether any byte of the head had arrived.
-func (rd *reader) readHead(parse func([]byte) (int, error), maxLine, maxHead int) (n int, got bool, err error) {
+//
+// arm, if not nil, is called once before the first read from conn (to set
+// the deadline), so that a head already buffered costs no deadline change.
+func (rd *reader) readHead(parse func([]byte) (int, error), maxLine, maxHead int, arm func()) (n int, got bool, err error) {
 	first := true
 	scanned := 0 // b[:scanned] holds no head end (so each byte is searched once)
 	lineEnd := false
@@ -129,6 +132,10 @@ func (rd *reader) readHead(parse func([]byte) (int, error), maxLine, maxHead int
 				}
 			}
 			first = false
+		}
+		if arm != nil {
+			arm()
+			arm = nil
 		}
 		if n, err := rd.fill(); err != nil {
 			if n > 0 {

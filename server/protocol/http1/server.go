@@ -103,10 +103,11 @@ func (s *ServerSession) ReadRequest() (bool, error) {
 			return false, nil
 		}
 	}
-	_ = s.conn.SetReadDeadline(time.Now().Add(hto))
 	n, got, err := s.rd.readHead(func(b []byte) (int, error) {
 		return ParseRequest(b, &s.req, lim)
-	}, lim.requestLine(), lim.headerBytes())
+	}, lim.requestLine(), lim.headerBytes(), func() {
+		_ = s.conn.SetReadDeadline(time.Now().Add(hto))
+	})
 	if err != nil {
 		s.keepAlive = false
 		if _, ok := err.(*perr.Error); ok {
@@ -253,6 +254,36 @@ func (s *ServerSession) SetKeepAlive(on bool) {
 // response all stop the connection from being reused, as does an unread
 // request body with Expect: 100-continue not answered by a 100.
 func (s *ServerSession) WriteResponseHeader(resp *httpheader.ResponseHeader) error {
+	return s.writeHead(resp, false)
+}
+
+// BufferResponseHeader is WriteResponseHeader for a head that may wait a
+// moment: a final head other than a 101 (or a 2xx to CONNECT) is kept in
+// the session and written together with the first body bytes (Write), the
+// end of the body (FinishResponse), or at Flush, Finish or Close, whichever
+// comes first, so that a small response goes out in one write. Its checks
+// and effects on the session are those of WriteResponseHeader, at once;
+// write errors are reported by the call that writes. A 1xx head is written
+// at once.
+//
+// Use it when the body (or the end of the response) is known to follow
+// without waiting, and call Flush before waiting for anything.
+func (s *ServerSession) BufferResponseHeader(resp *httpheader.ResponseHeader) error {
+	return s.writeHead(resp, true)
+}
+
+// Flush writes a head kept by BufferResponseHeader, if any.
+func (s *ServerSession) Flush() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.bw.flush(); err != nil {
+		s.keepAlive = false
+		return err
+	}
+	return nil
+}
+
+func (s *ServerSession) writeHead(resp *httpheader.ResponseHeader, hold bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.hijacked {
@@ -274,7 +305,9 @@ func (s *ServerSession) WriteResponseHeader(resp *httpheader.ResponseHeader) err
 	}
 	s.wbuf = resp.AppendWire(s.wbuf[:0])
 	s.bw.reset(s.conn, fr, perr.Downstream, s.opts.writeTimeout())
-	if err := s.bw.writeRaw(s.wbuf); err != nil {
+	if hold && st >= 200 && fr.Kind != BodyTunnel {
+		s.bw.hold(&s.wbuf)
+	} else if err := s.bw.writeRaw(s.wbuf); err != nil {
 		s.keepAlive = false
 		return err
 	}
@@ -377,6 +410,9 @@ func (s *ServerSession) Finish() bool {
 	if !s.hasReq {
 		return true // already finished, or no request yet
 	}
+	if s.bw.held && s.bw.flush() != nil {
+		s.keepAlive = false
+	}
 	reuse := s.keepAlive && s.hasReq && s.final && s.bw.done && !s.upgraded
 	if reuse {
 		reuse = s.DrainRequestBody() && s.body.err == nil
@@ -427,6 +463,9 @@ func (s *ServerSession) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.bw.held {
+		_ = s.bw.flush()
+	}
 	s.rd.r = s.rd.w
 	s.rd.release()
 	if cw, ok := s.conn.(interface{ CloseWrite() error }); ok && s.final {

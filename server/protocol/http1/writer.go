@@ -29,18 +29,67 @@ type bodyWriter struct {
 	written int64
 	hdr     [20]byte
 	vec     net.Buffers
-	vecArr  [3][]byte
+	vecArr  [4][]byte
+
+	// held is set while *head holds a message head not yet written: it goes
+	// out with the first body bytes (one write), at finish or at flush.
+	held bool
+	head *[]byte
 }
+
+// coalesceMax is the most body bytes copied behind a held head so that
+// both go out in one write; larger bodies are written as a vector.
+const coalesceMax = 16 << 10
 
 func (bw *bodyWriter) reset(conn net.Conn, fr Framing, src perr.Source, timeout time.Duration) {
 	bw.conn, bw.kind, bw.left, bw.src, bw.timeout = conn, fr.Kind, fr.Length, src, timeout
 	bw.done, bw.written = fr.Kind == BodyNone, 0
+	bw.held = false
 }
 
-// writeRaw writes b with the write timeout.
+// hold keeps the head in *head for the first write (see held).
+func (bw *bodyWriter) hold(head *[]byte) {
+	bw.held, bw.head = true, head
+}
+
+// flush writes a held head.
+func (bw *bodyWriter) flush() error {
+	if !bw.held {
+		return nil
+	}
+	bw.held = false
+	return bw.writeDirect(*bw.head)
+}
+
+// writeRaw writes b with the write timeout, behind a held head if any.
 func (bw *bodyWriter) writeRaw(b []byte) error {
+	if bw.held {
+		bw.held = false
+		if len(b) <= coalesceMax {
+			*bw.head = append(*bw.head, b...)
+			return bw.writeDirect(*bw.head)
+		}
+		bw.vecArr = [4][]byte{*bw.head, b}
+		return bw.writeVec(bw.vecArr[:2])
+	}
+	return bw.writeDirect(b)
+}
+
+func (bw *bodyWriter) writeDirect(b []byte) error {
 	_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
 	if _, err := bw.conn.Write(b); err != nil {
+		return writeError(err, bw.src)
+	}
+	return nil
+}
+
+// writeVec writes v in one vectored write where the conn supports it.
+func (bw *bodyWriter) writeVec(v [][]byte) error {
+	bw.vec = v
+	_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
+	_, err := bw.vec.WriteTo(bw.conn)
+	bw.vecArr = [4][]byte{}
+	if err != nil {
 		return writeError(err, bw.src)
 	}
 	return nil
@@ -81,11 +130,14 @@ func (bw *bodyWriter) write(p []byte) (int, error) {
 			}
 			break
 		}
-		bw.vecArr = [3][]byte{h, p, crlf}
-		bw.vec = bw.vecArr[:]
-		_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
-		if _, err := bw.vec.WriteTo(bw.conn); err != nil {
-			return 0, writeError(err, bw.src)
+		v := bw.vecArr[:0]
+		if bw.held {
+			bw.held = false
+			v = append(v, *bw.head)
+		}
+		v = append(v, h, p, crlf)
+		if err := bw.writeVec(v); err != nil {
+			return 0, err
 		}
 	default:
 		if err := bw.writeRaw(p); err != nil {
@@ -99,6 +151,11 @@ func (bw *bodyWriter) write(p []byte) (int, error) {
 // finish ends the body: the last chunk and trailers for chunked, a check
 // that the whole length was written for Content-Length.
 func (bw *bodyWriter) finish(trailers *httpheader.Header, scratch *[]byte) error {
+	if bw.held && (bw.done || bw.kind != BodyChunked || bw.head != scratch) {
+		if err := bw.flush(); err != nil {
+			return err
+		}
+	}
 	if bw.done {
 		return nil
 	}
@@ -106,7 +163,13 @@ func (bw *bodyWriter) finish(trailers *httpheader.Header, scratch *[]byte) error
 	case BodyLength:
 		return perr.Create(perr.PrematureBodyEnd, perr.Internal, "http1: body shorter than its content-length", nil)
 	case BodyChunked:
-		b := append((*scratch)[:0], '0', '\r', '\n')
+		b := (*scratch)[:0]
+		if bw.held {
+			// the last chunk goes out with the held head
+			b = *scratch
+			bw.held = false
+		}
+		b = append(b, '0', '\r', '\n')
 		if trailers != nil {
 			b = trailers.AppendWire(b)
 		}
