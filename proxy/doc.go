@@ -21,7 +21,9 @@
 // For every request (SPEC §2.2): an unparsable request is answered 400 (or
 // the parser's status) and a CONNECT 405 unless Options.AllowConnect,
 // before any hook. Then NewCtx, OnConnectionReuse, EarlyRequestFilter,
-// RequestFilter, ProxyUpstreamFilter, and the proxy loop: UpstreamPeer,
+// RequestFilter, ProxyUpstreamFilter, the Max-Forwards check (an OPTIONS
+// or TRACE request with Max-Forwards: 0 is answered here, see below), and
+// the proxy loop: UpstreamPeer,
 // connect (FailToConnect on failure), ConnectedToUpstream,
 // UpstreamRequestFilter, RequestBodyFilter per chunk (on a second
 // goroutine, concurrently with the response), UpstreamResponseFilter,
@@ -43,6 +45,13 @@
 //   - Host: an absolute-form target gives the Host and is sent in origin
 //     form (RFC 9112 §3.2.2); a request without Host (HTTP/1.0) gets the
 //     peer's address.
+//   - Max-Forwards (RFC 9110 §7.6.2), for OPTIONS and TRACE only: a value
+//     of 0 is answered by the proxy itself after ProxyUpstreamFilter and
+//     before UpstreamPeer, never forwarded: OPTIONS with 200, an Allow
+//     field and no content, TRACE with 405 (requests are not reflected:
+//     that would echo credentials); a value n > 0 is forwarded as n−1. A
+//     value that is not a decimal integer (or exceeds 19 digits) is treated
+//     as absent and forwarded unchanged. Other methods are not affected.
 //   - Expect is not forwarded: the downstream session answers 100 Continue
 //     itself when the body is first read, so no pooled upstream connection
 //     waits for a body that never comes (CVE-2024-24791).

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,4 +70,47 @@ func TestHopByHop(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseMaxForwards(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    uint64
+		okay bool
+	}{
+		{"0", 0, true},
+		{"5", 5, true},
+		{"007", 7, true},
+		{"9999999999999999999", 9999999999999999999, true},
+		{"18446744073709551616", 0, false}, // 20 digits
+		{"", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"1, 2", 0, false},
+		{"1.5", 0, false},
+		{"x", 0, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			n, ok := parseMaxForwards([]byte(tc.in))
+			if ok != tc.okay || n != tc.n {
+				t.Fatalf("parseMaxForwards(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.okay)
+			}
+		})
+	}
+}
+
+// FuzzParseMaxForwards checks parseMaxForwards against strconv: a valid
+// value is exactly a decimal integer of at most 19 digits.
+func FuzzParseMaxForwards(f *testing.F) {
+	for _, s := range []string{"0", "10", "-1", "", "99999999999999999999", " 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := parseMaxForwards([]byte(s))
+		want, err := strconv.ParseUint(s, 10, 64)
+		valid := err == nil && len(s) <= 19 && !strings.ContainsAny(s, "_+")
+		if ok != valid || (ok && n != want) {
+			t.Fatalf("parseMaxForwards(%q) = %d, %v; strconv: %d, %v", s, n, ok, want, err)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"net"
+	"strconv"
 
 	"github.com/pingora-go/pingora/httpheader"
 )
@@ -141,6 +142,8 @@ func (p *Proxy[C]) buildUpstreamRequest(st *reqState[C], h2 bool) {
 	names := connectionNames(&src.Header, arr[:0])
 	keepUpgrade := st.upgradeReq && !h2
 	hasHost := false
+	mf := maxForwardsMethod(src.Method())
+	var mfBuf [20]byte
 	for name, value := range src.AllBytes() {
 		if hopByHop(name) && !(keepUpgrade && equalFold(name, "upgrade")) {
 			// HTTP/2 keeps "TE: trailers" (RFC 9113 §8.2.2): gRPC needs it.
@@ -154,6 +157,11 @@ func (p *Proxy[C]) buildUpstreamRequest(st *reqState[C], h2 bool) {
 		}
 		if equalFold(name, "expect") {
 			continue // 100-continue is answered here, not upstream
+		}
+		if mf && equalFold(name, "max-forwards") {
+			if n, ok := parseMaxForwards(value); ok && n > 0 {
+				value = strconv.AppendUint(mfBuf[:0], n-1, 10)
+			}
 		}
 		if equalFold(name, "host") {
 			if hasHost {
@@ -245,4 +253,62 @@ func (p *Proxy[C]) viaFor(v httpheader.Version) string {
 		return p.via10
 	}
 	return p.via
+}
+
+// maxForwardsMethod reports whether Max-Forwards applies to method: only
+// OPTIONS and TRACE (RFC 9110 §7.6.2).
+func maxForwardsMethod(method string) bool { return method == "OPTIONS" || method == "TRACE" }
+
+// parseMaxForwards parses a Max-Forwards value: a decimal integer (RFC
+// 9110 §7.6.2). Anything else (empty, a sign, a list, out of range) is
+// invalid and the field is treated as absent.
+func parseMaxForwards(v []byte) (uint64, bool) {
+	if len(v) == 0 || len(v) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
+
+// maxForwardsZero reports whether req is an OPTIONS or TRACE request the
+// proxy must answer itself: one carrying a valid Max-Forwards of 0.
+func maxForwardsZero(req *httpheader.RequestHeader) bool {
+	if !maxForwardsMethod(req.Method()) {
+		return false
+	}
+	for v := range req.ValuesBytes("Max-Forwards") {
+		if n, ok := parseMaxForwards(v); ok {
+			return n == 0
+		}
+	}
+	return false
+}
+
+// allowedMethods is the Allow field of the proxy's own answers to
+// Max-Forwards: 0 (TRACE is not supported).
+const allowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
+
+// answerMaxForwards answers an OPTIONS or TRACE request with Max-Forwards:
+// 0 as its final recipient (RFC 9110 §7.6.2): OPTIONS gets 200 with an
+// Allow field and no content; TRACE gets 405 (the proxy does not reflect
+// requests: that would echo credentials, cross-site tracing).
+func (p *Proxy[C]) answerMaxForwards(s *Session) error {
+	r := &s.errResp
+	r.Reset()
+	if s.req.Method() == "OPTIONS" {
+		_ = r.SetStatus(200)
+	} else {
+		_ = r.SetStatus(405)
+	}
+	_ = r.Set("Server", "Pingora")
+	_ = r.Set("Allow", allowedMethods)
+	_ = r.Set("Content-Length", "0")
+	_ = r.Set("Cache-Control", "private, no-store")
+	return s.WriteResponseHeader(r, true)
 }

@@ -235,6 +235,11 @@ func (p *Proxy[C]) handle(st *reqState[C], prev any) (reuse bool, persist any) {
 			}
 		}
 	}
+	if err == nil && !handled && maxForwardsZero(s.req) {
+		// RFC 9110 §7.6.2: the last hop answers; never forwarded.
+		handled = true
+		err = p.answerMaxForwards(s)
+	}
 	if err == nil && !handled {
 		pre = false
 		err = p.proxyLoop(st)

@@ -33,7 +33,9 @@ type upstream interface {
 	// release ends the exchange: clean puts the connection back for reuse
 	// if its protocol allows it, else it is closed.
 	release(clean bool)
-	// abort stops the exchange at once from any goroutine.
+	// abort stops the exchange at once from any goroutine: it only
+	// interrupts blocked reads and writes; release must still be called
+	// once both the request body and the response goroutines are done.
 	abort()
 }
 
@@ -89,7 +91,11 @@ func (u *h1Upstream) release(clean bool) {
 		}
 	})
 }
-func (u *h1Upstream) abort() { u.release(false) }
+
+// abort closes the connection without touching the session's buffers: the
+// response reader may be filling them on another goroutine (release, after
+// both goroutines are done, gives them back).
+func (u *h1Upstream) abort() { u.cs.Abort() }
 
 // h2Upstream is an HTTP/2 stream.
 type h2Upstream struct {
@@ -312,7 +318,7 @@ func (p *Proxy[C]) exchange(st *reqState[C], up upstream) error {
 		}
 	}
 	if err := up.writeHeader(req, !hasBody); err != nil {
-		up.abort()
+		up.release(false)
 		return err
 	}
 	s.reqSent = true
@@ -349,7 +355,9 @@ func (p *Proxy[C]) exchange(st *reqState[C], up upstream) error {
 		s.SetKeepAlive(false)
 		if s.h2 != nil {
 			// The HTTP/2 body reader ends when the handler returns; the
-			// request cannot be replayed.
+			// request cannot be replayed. The upstream is not released:
+			// the body goroutine may still be using it (abort closed its
+			// connection; its buffers are left to the garbage collector).
 			st.detached = true
 			return err
 		}
@@ -362,6 +370,7 @@ collected:
 		st.bodyErr = berr
 		if err != nil {
 			if e := asError(berr); e.Source() == perr.Downstream {
+				up.release(false)
 				return berr // the client went away first
 			}
 		}

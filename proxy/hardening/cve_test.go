@@ -247,7 +247,6 @@ func TestCVE_2025_8671_MadeYouReset(t *testing.T) {
 // read as the start of the next request on the pooled connection; Expect is
 // never forwarded.
 func TestCVE_2024_24791_ExpectContinuePoisonsPool(t *testing.T) {
-	skipRaceBug(t)
 	e := newEnv(t, func(oc *originConn) {
 		for {
 			r, err := oc.nextHead()
@@ -316,7 +315,6 @@ func TestCVE_2021_33197_ConnectionRemovesProxyHeaders(t *testing.T) {
 // TestCVE_2025_22871_BareLFInChunkSize: a chunk line ending in a bare LF
 // is invalid (400/close); the smuggled request never reaches the origin.
 func TestCVE_2025_22871_BareLFInChunkSize(t *testing.T) {
-	skipRaceBug(t)
 	for _, chunks := range []string{
 		"5\nhello\r\n0\r\n\r\n",
 		"5\r\nhello\r\n0\n\r\n",

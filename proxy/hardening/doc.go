@@ -31,6 +31,5 @@
 // HARDENING.md after their identifier (TestCVE_2023_44487_RapidReset,
 // ...). A test skipped with "BUG:" documents a defect found by the suite;
 // set HARDENING_RUN_BUGS=1 to run those cases anyway (to reproduce the
-// defect or check its fix). Cases that hit the known data race between
-// the request-body and response goroutines are skipped only under -race.
+// defect or check its fix).
 package hardening

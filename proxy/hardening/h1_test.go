@@ -150,7 +150,6 @@ func TestSmuggling_ChunkSizeAbuse(t *testing.T) {
 		{"huge-extension", "5;" + strings.Repeat("x", 8<<10) + "\r\nhello\r\n0\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			skipRaceBug(t)
 			e := newEnv(t, nil)
 			rc := e.dial()
 			rc.send("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + tc.chunks + smuggled)
@@ -424,25 +423,6 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
-}
-
-// Known defects found by the suite (see the report of issue 11).
-const (
-	bugAbortRace = "data race: when the downstream request body fails (invalid chunk, " +
-		"timeout), proxy sendBody calls h1Upstream.abort -> ClientSession.Close -> " +
-		"reader.release on the body goroutine while the response goroutine is inside " +
-		"ClientSession.ReadResponseHeader -> reader.fill (proxy/upstream.go:389 vs :437); " +
-		"the read buffer goes back to the sync.Pool while still in use, so another " +
-		"connection can get it (cross-connection data exposure)"
-)
-
-// skipRaceBug skips a case that triggers bugAbortRace under -race; without
-// the race detector the case runs and checks the behaviour.
-func skipRaceBug(t *testing.T) {
-	t.Helper()
-	if raceEnabled {
-		knownBug(t, bugAbortRace)
-	}
 }
 
 // knownBug skips the case with "BUG: msg", unless HARDENING_RUN_BUGS is

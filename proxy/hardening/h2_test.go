@@ -185,7 +185,6 @@ func TestH2_PingFlood(t *testing.T) {
 
 // TestH2_EmptyFrameFlood: DATA frames with no payload and no END_STREAM.
 func TestH2_EmptyFrameFlood(t *testing.T) {
-	skipRaceBug(t)
 	e := newEnv(t, func(oc *originConn) { _, _ = oc.nextHead(); oc.sleep(3 * time.Second) })
 	h := e.dialH2()
 	h.noAck = true
@@ -345,7 +344,6 @@ func TestH2_DowngradeRules(t *testing.T) {
 		assert.Empty(t, reqs[0].Header.Values("Transfer-Encoding"))
 	})
 	t.Run("content-length-mismatch", func(t *testing.T) {
-		skipRaceBug(t)
 		h := e.dialH2()
 		require.NoError(t, h.request(3, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/cl", "content-length", "5"))
 		require.NoError(t, h.fr.WriteData(3, true, []byte("hello"+smuggled)))
@@ -397,7 +395,6 @@ func TestH2_ContinuationWithoutHeaders(t *testing.T) {
 // TestH2_OversizedFrame: a frame larger than SETTINGS_MAX_FRAME_SIZE is a
 // FRAME_SIZE_ERROR (RFC 9113 §4.2).
 func TestH2_OversizedFrame(t *testing.T) {
-	skipRaceBug(t)
 	e := newEnv(t, nil)
 	h := e.dialH2()
 	require.NoError(t, h.request(1, false, append([]string{":method", "POST"}, reqFields("/")[2:]...)...))

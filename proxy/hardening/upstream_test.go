@@ -198,7 +198,6 @@ func TestUpstream_SlowBody(t *testing.T) {
 // client is still uploading; the client gets the 413 and the connection
 // closes (the rest of the body is not parsed as requests).
 func TestUpstream_EarlyResponseDuringUpload(t *testing.T) {
-	skipRaceBug(t)
 	e := newEnv(t, func(oc *originConn) {
 		if _, err := oc.nextHead(); err == nil {
 			oc.write("HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")

@@ -3,6 +3,7 @@ package http1
 import (
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	perr "github.com/pingora-go/pingora/errors"
@@ -22,7 +23,9 @@ import (
 // Concurrency: the writing methods (Write, FinishRequestBody) may run on one
 // goroutine while the reading ones (ReadResponseHeader, Read) run on
 // another, so a response can be read while the request body is still being
-// sent; every other method needs exclusive use, after both are done.
+// sent; Abort may be called from any goroutine at any time; every other
+// method (Close and Release included) needs exclusive use, after both are
+// done.
 type ClientSession struct {
 	conn net.Conn
 	opts Options
@@ -43,6 +46,7 @@ type ClientSession struct {
 	upgraded bool
 	hijacked bool
 	closed   bool
+	aborted  atomic.Bool // Abort was called (from any goroutine)
 }
 
 // NewClientSession returns a session writing requests to conn. A nil opts
@@ -207,7 +211,7 @@ func (c *ClientSession) ResponseBodyDone() bool { return c.final && c.body.done 
 // (by version and Connection, as read: later changes to the head returned
 // by ReadResponseHeader do not count) ruled out keep-alive.
 func (c *ClientSession) Reusable() bool {
-	return c.req != nil && !c.wbroken && !c.rbroken && !c.upgraded && !c.hijacked && !c.closed &&
+	return c.req != nil && !c.aborted.Load() && !c.wbroken && !c.rbroken && !c.upgraded && !c.hijacked && !c.closed &&
 		c.bw.done && c.final && c.body.done && c.body.err == nil &&
 		c.respFr.Kind != BodyUntilClose && len(c.rd.buffered()) == 0 &&
 		c.reqKA && c.respKA
@@ -277,7 +281,20 @@ func (c *ClientSession) Hijack() (net.Conn, []byte, error) {
 	return c.conn, c.rd.take(), nil
 }
 
-// Close closes the connection. It is safe to call more than once.
+// Abort interrupts the exchange from any goroutine: it closes the
+// connection, so that a read or write blocked on another goroutine returns
+// an error, and makes the session not reusable. Unlike Close it leaves the
+// read buffer alone (another goroutine may be filling it): call Close, or
+// Release, once the reading and writing goroutines have returned, to give
+// the buffer back. It is safe to call more than once.
+func (c *ClientSession) Abort() {
+	c.aborted.Store(true)
+	_ = c.conn.Close()
+}
+
+// Close closes the connection and releases the read buffer. It needs
+// exclusive use of the session (see Abort to interrupt it from another
+// goroutine). It is safe to call more than once.
 func (c *ClientSession) Close() error {
 	if c.closed || c.hijacked {
 		return nil
@@ -285,5 +302,8 @@ func (c *ClientSession) Close() error {
 	c.closed = true
 	c.rd.r = c.rd.w
 	c.rd.release()
+	if c.aborted.Load() {
+		return nil // Abort closed conn
+	}
 	return c.conn.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pingora-go/pingora/httpheader"
 	"github.com/pingora-go/pingora/server/protocol/http1"
@@ -112,4 +113,52 @@ func TestSessions_LargeChunks(t *testing.T) {
 	assert.Equal(t, big+"small", body)
 	c.Close()
 	<-done
+}
+
+// TestClientSession_AbortWhileReading aborts an exchange from the writing
+// goroutine while the reading one is blocked in ReadResponseHeader (a proxy
+// whose downstream request body failed): the read must return an error and
+// the read buffer must not be given back while it is being filled (run with
+// -race); Close afterwards releases it.
+func TestClientSession_AbortWhileReading(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		partial string // response bytes sent before the abort
+	}{
+		{"nothing read", ""},
+		{"partial head", "HTTP/1.1 200 OK\r\nContent-Le"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := tcpPair(t)
+			c := http1.NewClientSession(client, nil)
+			require.NoError(t, c.WriteRequestHeader(newReq(t, "POST", "/", "Transfer-Encoding", "chunked")))
+			_, err := c.Write([]byte("some body"))
+			require.NoError(t, err)
+			if tc.partial != "" {
+				_, err := server.Write([]byte(tc.partial))
+				require.NoError(t, err)
+			}
+			started := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				close(started)
+				_, err := c.ReadResponseHeader()
+				done <- err
+			}()
+			<-started
+			time.Sleep(20 * time.Millisecond) // let the read block
+			c.Abort()
+			c.Abort() // idempotent
+			err = <-done
+			require.Error(t, err)
+			assert.False(t, c.Reusable())
+			_, err = c.Write([]byte("more"))
+			assert.Error(t, err)
+			assert.NoError(t, c.Close())
+			assert.NoError(t, c.Close())
+			conn, ok := c.Release()
+			assert.False(t, ok)
+			assert.Nil(t, conn)
+		})
+	}
 }

@@ -1,5 +1,0 @@
-//go:build !race
-
-package hardening
-
-const raceEnabled = false
