@@ -172,8 +172,8 @@
 // The default build is pure Go (crypto/tls; CGO_ENABLED=0 works).
 // -tags openssl serves TLS with OpenSSL through cgo (backend_openssl.go;
 // without cgo the build stops with a message), GOEXPERIMENT=boringcrypto
-// with BoringCrypto (backend_boring.go). Upstream TLS uses the server
-// connector's crypto/tls in every build.
+// with BoringCrypto (backend_boring.go). The same backend runs both the
+// listeners' handshakes and the upstream ones (the connector's TLSClient).
 //
 // # Concurrency
 //

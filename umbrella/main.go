@@ -189,6 +189,9 @@ type instance struct {
 	env   *serverEnv
 	srv   *server.Server
 	conns *connector.Connector
+	// upTLS runs the connector's upstream handshakes on this build's TLS
+	// backend; the connector does not own it, so close closes it.
+	upTLS *connector.BackendTLS
 	apps  map[string]*svcApp
 	certs []*tlsbackend.CertStore
 	// tracers are the services' tracers (Extensions.Tracing), shut down
@@ -236,17 +239,25 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 	reg.MustRegister(env.routeReqs)
 
 	in := &instance{env: env, srv: srv, apps: make(map[string]*svcApp), path: cfg.Path}
-	if in.conns, err = connector.New(connector.Options{PoolSize: cfg.Server.UpstreamKeepalivePoolSize}); err != nil {
+	// One TLS backend per build (backend_*.go) serves both directions:
+	// listeners and the connector's upstream handshakes.
+	backend, err := newTLSBackend()
+	if err != nil {
+		return nil, fmt.Errorf("umbrella: tls backend: %w", err)
+	}
+	if in.upTLS, err = connector.NewBackendTLS(backend); err != nil {
+		return nil, err
+	}
+	if in.conns, err = connector.New(connector.Options{
+		PoolSize: cfg.Server.UpstreamKeepalivePoolSize,
+		TLS:      in.upTLS,
+	}); err != nil {
+		in.close()
 		return nil, err
 	}
 	if in.gen, err = env.compile(ctx, cfg, nil); err != nil {
 		in.close()
 		return nil, err
-	}
-	backend, err := newTLSBackend()
-	if err != nil {
-		in.close()
-		return nil, fmt.Errorf("umbrella: tls backend: %w", err)
 	}
 	for _, sc := range cfg.Services {
 		app := &svcApp{name: sc.Name, metrics: env.metrics.Service(sc.Name), routeReqs: env.routeReqs}
@@ -434,6 +445,9 @@ func (in *instance) close() {
 	}
 	if in.conns != nil {
 		_ = in.conns.Close()
+	}
+	if in.upTLS != nil {
+		_ = in.upTLS.Close()
 	}
 	in.env.filesMu.Lock()
 	for _, f := range in.env.files {
