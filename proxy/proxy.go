@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +105,7 @@ type Proxy[C any] struct {
 	conns    *connector.Connector
 	ownConns bool
 	h2srv    *http2.Server
+	h2states sync.Pool // *reqState[C] of finished HTTP/2 streams
 	h2cli    *http2.Client
 	log      *slog.Logger
 	closed   atomic.Bool

@@ -19,7 +19,6 @@ import (
 // request and the copy buffers, all reused.
 type reqState[C any] struct {
 	p   *Proxy[C]
-	nc  net.Conn // downstream conn (HTTP/1), for interrupting body reads
 	s   Session
 	c   C
 	req httpheader.RequestHeader // upstream request
@@ -80,7 +79,6 @@ func (st *reqState[C]) reset(requests int) {
 func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdown <-chan struct{}) {
 	hs := http1.NewServerSession(nc, &p.opts.Downstream)
 	st := p.newState(ctx, ci, shutdown)
-	st.nc = nc
 	st.s.h1 = hs
 	defer func() {
 		if st.slot != nil {
@@ -96,7 +94,7 @@ func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		select {
 		case <-shutdown:
 			if idle.Load() {
-				_ = nc.SetReadDeadline(time.Unix(1, 0))
+				hs.InterruptRead()
 			}
 		case <-done:
 		}
@@ -138,7 +136,7 @@ func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		if st.slot != nil && !st.s.KeepAlive() {
 			// No next request here: the upstream connection is for others
 			// now, not after the downstream close lingers.
-			st.slot.expire()
+			st.slot.flush()
 		}
 		if !hs.Finish() {
 			return
@@ -165,7 +163,7 @@ func (p *Proxy[C]) serveH2(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		}
 	}()
 	_ = p.h2srv.ServeConn(ctx, nc, http2.HandlerFunc(func(hs *http2.Session) {
-		st := p.newState(hs.Context(), ci, shutdown)
+		st := p.h2State(hs.Context(), ci, shutdown)
 		st.s.h2 = hs
 		st.reset(0)
 		st.s.req = hs.Request()
@@ -174,7 +172,42 @@ func (p *Proxy[C]) serveH2(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		if st.s.respStarted && !st.s.respDone {
 			hs.Abort() // an unfinished response must not look complete
 		}
+		p.putH2State(st)
 	}))
+}
+
+// h2State returns the state for a new HTTP/2 stream: a finished stream's,
+// so that its copy buffers and headers are not allocated per stream.
+func (p *Proxy[C]) h2State(ctx context.Context, ci connInfo, shutdown <-chan struct{}) *reqState[C] {
+	st, _ := p.h2states.Get().(*reqState[C])
+	if st == nil {
+		return p.newState(ctx, ci, shutdown)
+	}
+	s := &st.s
+	s.ctx, s.shutdown = ctx, shutdown
+	s.clientAddr, s.serverAddr, s.tlsState = ci.remote, ci.local, ci.tls
+	s.timings.Accepted = ci.accepted
+	s.retryLimit = p.opts.RetryBufferSize
+	return st
+}
+
+// putH2State keeps a finished stream's state for another stream, unless
+// a body goroutine may still use it (detached). What refers to the stream
+// or its connection is dropped, so the pool holds no more than buffers.
+func (p *Proxy[C]) putH2State(st *reqState[C]) {
+	if st.detached {
+		return
+	}
+	s := &st.s
+	s.ctx, s.shutdown, s.h2, s.req, s.resp, s.peer = nil, nil, nil, nil, nil, nil
+	s.clientAddr, s.serverAddr, s.tlsState = nil, nil, nil
+	var zero C
+	st.c = zero
+	st.req.Reset()
+	st.h2up = h2Upstream{}
+	st.lastConn, st.lastCS = nil, nil
+	st.respChunk, st.reqChunk = nil, nil
+	p.h2states.Put(st)
 }
 
 // h2HasBody guesses whether an HTTP/2 request carries a body: x/net/http2
@@ -265,7 +298,7 @@ func (p *Proxy[C]) handle(st *reqState[C], prev any) (reuse bool, persist any) {
 		}
 		p.logError(s, c, "fail to proxy", err, code)
 	}
-	s.timings.Done = time.Now()
+	s.timings.Done = s.now()
 	if h.Logging != nil {
 		h.Logging(s, err, c)
 	}

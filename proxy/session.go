@@ -64,6 +64,13 @@ type Session struct {
 	errResp httpheader.ResponseHeader // scratch for canned answers
 }
 
+// now is the current time for Timings: the request's start plus the
+// monotonic time since, one clock read where time.Now takes two.
+func (s *Session) now() time.Time {
+	t := s.timings.RequestHeader
+	return t.Add(time.Since(t))
+}
+
 // Timings are the moments of a request's life. A zero time means the
 // moment has not come (yet).
 type Timings struct {

@@ -14,6 +14,12 @@ import (
 // peer's IdleTimeout is).
 const slotHold = 100 * time.Millisecond
 
+// monoBase anchors monoNow, a monotonic clock read once (time.Now reads
+// two clocks).
+var monoBase = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoBase) }
+
 // upSlot parks the plaintext HTTP/1 upstream connection of a downstream
 // HTTP/1 connection's last request for its next request, so that a client
 // sending requests back to back reuses it without a round trip through the
@@ -21,18 +27,25 @@ const slotHold = 100 * time.Millisecond
 // deadline changes per request). A parked connection is checked just
 // before reuse, without blocking: one whose peer closed it or sent
 // anything meanwhile is closed, never reused (as the pool's watcher would).
-// It goes to the pool when the next request is slow to come (slotHold),
-// asks for another peer, or when the downstream connection ends.
+// The check is one recvfrom (about half a microsecond) and is kept even
+// for requests that would be replayed on a dead connection: bytes a buggy
+// origin sends after the end of a response (a Content-Length too small)
+// would otherwise be read as the next response. The connection goes to
+// the pool when the next request is slow to come (slotHold), asks for
+// another peer, or when the downstream connection ends.
 type upSlot struct {
 	conns *connector.Connector
 
-	mu   sync.Mutex // guards conn, peer, key: the timer takes them too
-	conn *connector.Conn
-	peer *peer.Peer
-	key  peer.Key
+	mu       sync.Mutex // guards the fields up to timer: the timer takes them too
+	conn     *connector.Conn
+	peer     *peer.Peer
+	key      peer.Key
+	parkedAt time.Duration // monoNow at park
+	hold     time.Duration // how long conn may stay parked
+	armed    bool          // the timer will fire
+	timer    *time.Timer
 
 	// touched only by the downstream connection's goroutine
-	timer   *time.Timer
 	raw     syscall.RawConn // of rawOf
 	rawOf   *connector.Conn
 	probe   probe
@@ -63,23 +76,29 @@ func (sl *upSlot) usable(pr *peer.Peer, conn *connector.Conn) bool {
 }
 
 // park keeps conn, whose exchange ended cleanly and whose client session
-// was recycled, for the next request.
+// was recycled, for the next request. The timer is armed once and
+// re-armed by itself while connections keep coming back (see expire), so
+// that a busy connection does not reset a timer per request.
 func (sl *upSlot) park(pr *peer.Peer, conn *connector.Conn) {
 	hold := slotHold
 	if pr.IdleTimeout > 0 && pr.IdleTimeout < hold {
 		hold = pr.IdleTimeout
 	}
+	now := monoNow()
 	sl.mu.Lock()
 	old, oldPeer := sl.conn, sl.peer
-	sl.conn, sl.peer, sl.key = conn, pr, pr.Key()
+	sl.conn, sl.peer, sl.key, sl.parkedAt, sl.hold = conn, pr, pr.Key(), now, hold
+	if !sl.armed {
+		sl.armed = true
+		if sl.timer == nil {
+			sl.timer = time.AfterFunc(hold, sl.expire)
+		} else {
+			sl.timer.Reset(hold)
+		}
+	}
 	sl.mu.Unlock()
 	if old != nil { // not expected: a request holds one connection at a time
 		sl.toPool(oldPeer, old)
-	}
-	if sl.timer == nil {
-		sl.timer = time.AfterFunc(hold, sl.expire)
-	} else {
-		sl.timer.Reset(hold)
 	}
 }
 
@@ -105,9 +124,29 @@ func (sl *upSlot) take(pr *peer.Peer) *connector.Conn {
 	return conn
 }
 
-// expire moves a connection parked too long to the pool (on the timer's
-// goroutine).
+// expire runs on the timer's goroutine: it moves a connection parked
+// longer than its hold to the pool, or re-arms the timer for the rest of
+// the hold of one parked since.
 func (sl *upSlot) expire() {
+	sl.mu.Lock()
+	if sl.conn == nil {
+		sl.armed = false
+		sl.mu.Unlock()
+		return
+	}
+	if left := sl.parkedAt + sl.hold - monoNow(); left > 0 {
+		sl.timer.Reset(left)
+		sl.mu.Unlock()
+		return
+	}
+	conn, pr := sl.conn, sl.peer
+	sl.conn, sl.peer, sl.armed = nil, nil, false
+	sl.mu.Unlock()
+	sl.toPool(pr, conn)
+}
+
+// flush moves a parked connection to the pool now.
+func (sl *upSlot) flush() {
 	sl.mu.Lock()
 	conn, pr := sl.conn, sl.peer
 	sl.conn, sl.peer = nil, nil
@@ -119,10 +158,13 @@ func (sl *upSlot) expire() {
 
 // close ends the slot when its downstream connection ends.
 func (sl *upSlot) close() {
+	sl.mu.Lock()
 	if sl.timer != nil {
 		sl.timer.Stop()
 	}
-	sl.expire()
+	sl.armed = false
+	sl.mu.Unlock()
+	sl.flush()
 }
 
 func (sl *upSlot) toPool(pr *peer.Peer, conn *connector.Conn) {

@@ -170,7 +170,7 @@ func (p *Proxy[C]) attempt(st *reqState[C]) error {
 		}
 		return e
 	}
-	s.timings.UpstreamConnected = time.Now()
+	s.timings.UpstreamConnected = s.now()
 	if h.ConnectedToUpstream != nil {
 		if err := h.ConnectedToUpstream(s, s.upReused, pr, c); err != nil {
 			up.release(true) // nothing was written: still reusable
@@ -361,7 +361,7 @@ func (p *Proxy[C]) exchange(st *reqState[C], up upstream) error {
 			st.detached = true
 			return err
 		}
-		_ = st.nc.SetReadDeadline(time.Unix(1, 0))
+		s.h1.InterruptRead()
 		berr = <-st.bodyCh
 		s.retryTrunc.Store(true)
 	}
@@ -501,7 +501,7 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 			return err
 		}
 	}
-	s.timings.UpstreamResponseHeader = time.Now()
+	s.timings.UpstreamResponseHeader = s.now()
 	code := resp.Status()
 	if code == 101 {
 		return p.tunnel(st, up, resp)

@@ -3,14 +3,18 @@ package connector
 import (
 	"crypto/tls"
 	"net"
+	"time"
 
+	"github.com/pingora-go/pingora/server/internal/deadline"
 	"github.com/pingora-go/pingora/server/peer"
 	"github.com/pingora-go/pingora/tlsbackend"
 )
 
 // Conn is a connection to a peer made by a Connector: the net.Conn
 // (for TLS peers the TLSClient's connection, a tlsbackend.Conn with the
-// default one) plus what was negotiated. Read, Write, Close and deadlines are the embedded net.Conn's.
+// default one) plus what was negotiated. Read, Write, Close and deadlines
+// are the embedded net.Conn's; SetReadTimeout and SetWriteTimeout set them
+// coarsely.
 // Like a net.Conn it may be read and written concurrently; hand it back with
 // Connector.Release or Close it.
 type Conn struct {
@@ -19,6 +23,7 @@ type Conn struct {
 	alpn    string
 	version uint8
 	tls     bool
+	rd, wd  deadline.Coarse // kept by SetReadTimeout and SetWriteTimeout
 }
 
 // ALPN returns the protocol negotiated by TLS ALPN: "h2", "http/1.1", or ""
@@ -74,4 +79,33 @@ func httpVersion(p *peer.Peer, useTLS bool, negotiated string) uint8 {
 		return 2
 	}
 	return 1
+}
+
+// SetReadTimeout makes reads starting now time out after d (d <= 0:
+// never), coarsely: the deadline already set is kept while it lies between
+// d and 9/8·d from now, so a connection carrying small exchanges back to
+// back does not pay for a new deadline on every read (see
+// protocol/http1.TimeoutSetter, which ClientSession uses).
+func (c *Conn) SetReadTimeout(d time.Duration) error { return c.rd.Set(c.Conn.SetReadDeadline, d) }
+
+// SetWriteTimeout is SetReadTimeout for writes.
+func (c *Conn) SetWriteTimeout(d time.Duration) error { return c.wd.Set(c.Conn.SetWriteDeadline, d) }
+
+// SetDeadline sets both deadlines exactly, as net.Conn's does.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rd.Forget()
+	c.wd.Forget()
+	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline exactly, as net.Conn's does.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rd.Forget()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline exactly, as net.Conn's does.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wd.Forget()
+	return c.Conn.SetWriteDeadline(t)
 }

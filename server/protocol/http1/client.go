@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
-	"time"
 
 	perr "github.com/pingora-go/pingora/errors"
 	"github.com/pingora-go/pingora/httpheader"
@@ -28,6 +27,7 @@ import (
 // done.
 type ClientSession struct {
 	conn net.Conn
+	dl   deadlines
 	opts Options
 	rd   reader
 
@@ -58,6 +58,8 @@ func NewClientSession(conn net.Conn, opts *Options) *ClientSession {
 		c.opts = *opts
 	}
 	c.rd.conn = conn
+	c.dl.init(conn, false)
+	c.rd.dl = &c.dl
 	return c
 }
 
@@ -81,7 +83,7 @@ func (c *ClientSession) WriteRequestHeader(req *httpheader.RequestHeader) error 
 	c.req, c.reqKA = req, RequestKeepAlive(req)
 	c.final, c.upgraded = false, false
 	c.wbuf = req.AppendWire(c.wbuf[:0])
-	c.bw.reset(c.conn, fr, perr.Upstream, c.opts.writeTimeout())
+	c.bw.reset(c.conn, &c.dl, fr, perr.Upstream, c.opts.writeTimeout())
 	if err := c.bw.writeRaw(c.wbuf); err != nil {
 		c.wbroken = true
 		return err
@@ -134,7 +136,10 @@ func (c *ClientSession) ReadResponseHeader() (*httpheader.ResponseHeader, error)
 		return nil, ErrHeaderWritten
 	}
 	lim := &c.opts.Limits
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.headerTimeout()))
+	c.dl.read(c.opts.headerTimeout())
+	if len(c.rd.buffered()) == 0 {
+		yieldBeforeWait()
+	}
 	n, got, err := c.rd.readHead(func(b []byte) (int, error) {
 		return ParseResponse(b, &c.resp, lim)
 	}, lim.headerBytes(), lim.headerBytes(), nil)
@@ -225,7 +230,7 @@ func (c *ClientSession) Release() (net.Conn, bool) {
 	if !c.Recycle() {
 		return nil, false
 	}
-	_ = c.conn.SetDeadline(time.Time{})
+	c.dl.clear()
 	return c.conn, true
 }
 
@@ -277,7 +282,7 @@ func (c *ClientSession) Hijack() (net.Conn, []byte, error) {
 		return nil, nil, ErrHeaderWritten
 	}
 	c.hijacked = true
-	_ = c.conn.SetDeadline(time.Time{})
+	c.dl.clear()
 	return c.conn, c.rd.take(), nil
 }
 

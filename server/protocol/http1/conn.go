@@ -26,7 +26,8 @@ var (
 // read from conn and not yet consumed.
 type reader struct {
 	conn net.Conn
-	buf  *[]byte // nil while idle
+	dl   *deadlines // the session's, for body reads
+	buf  *[]byte    // nil while idle
 	r, w int
 }
 
@@ -228,7 +229,7 @@ func (br *bodyReader) Read(p []byte) (int, error) {
 }
 
 func (br *bodyReader) setDeadline() {
-	_ = br.rd.conn.SetReadDeadline(time.Now().Add(br.timeout))
+	br.rd.dl.read(br.timeout)
 }
 
 func (br *bodyReader) readLength(p []byte) (int, error) {

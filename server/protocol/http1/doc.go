@@ -101,6 +101,14 @@
 //	Options.MaxDrainBytes     256 KiB   close instead of draining more
 //	Options.MaxRequestBody    none      413, close
 //
+// Timeouts are kept coarsely, to spare a small exchange the cost of a new
+// deadline on every read and write: a timeout d fires between d and 9/8·d
+// after the read or write began, never before d. A ServerSession keeps its
+// connection's deadlines itself (interrupt its reads with InterruptRead,
+// not by setting a deadline); a ClientSession does so only through a
+// connection that implements TimeoutSetter, as server/connector's does,
+// and sets exact deadlines on any other.
+//
 // Read buffers come from pools: 16 KiB per connection, moved to a 68 KiB
 // buffer only while a head (or chunk/trailer line) needs more, and given
 // back while a kept-alive connection is idle.

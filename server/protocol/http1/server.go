@@ -28,6 +28,7 @@ import (
 // goroutines must be done before Finish.
 type ServerSession struct {
 	conn net.Conn
+	dl   deadlines
 	opts Options
 	rd   reader
 
@@ -65,6 +66,8 @@ func NewServerSession(conn net.Conn, opts *Options) *ServerSession {
 		s.opts = *opts
 	}
 	s.rd.conn = conn
+	s.dl.init(conn, true)
+	s.rd.dl = &s.dl
 	return s
 }
 
@@ -97,7 +100,8 @@ func (s *ServerSession) ReadRequest() (bool, error) {
 	if s.requests > 0 && len(s.rd.buffered()) == 0 {
 		// Idle keep-alive: wait for the first byte, then give the head its
 		// own deadline.
-		_ = s.conn.SetReadDeadline(time.Now().Add(s.opts.keepAliveTimeout()))
+		s.dl.read(s.opts.keepAliveTimeout())
+		yieldBeforeWait()
 		if n, err := s.rd.fill(); err != nil && n == 0 {
 			s.rd.release()
 			return false, nil
@@ -106,7 +110,7 @@ func (s *ServerSession) ReadRequest() (bool, error) {
 	n, got, err := s.rd.readHead(func(b []byte) (int, error) {
 		return ParseRequest(b, &s.req, lim)
 	}, lim.requestLine(), lim.headerBytes(), func() {
-		_ = s.conn.SetReadDeadline(time.Now().Add(hto))
+		s.dl.read(hto)
 	})
 	if err != nil {
 		s.keepAlive = false
@@ -187,7 +191,7 @@ func (s *ServerSession) sendContinue() error {
 	if s.status != 0 {
 		return nil
 	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.writeTimeout()))
+	s.dl.write(s.opts.writeTimeout())
 	if _, err := s.conn.Write(continueLine); err != nil {
 		s.keepAlive = false
 		return writeError(err, perr.Downstream)
@@ -304,7 +308,7 @@ func (s *ServerSession) writeHead(resp *httpheader.ResponseHeader, hold bool) er
 		return perr.Explain(perr.InternalError, "http1: chunked response to an HTTP/1.0 request").AsIn()
 	}
 	s.wbuf = resp.AppendWire(s.wbuf[:0])
-	s.bw.reset(s.conn, fr, perr.Downstream, s.opts.writeTimeout())
+	s.bw.reset(s.conn, &s.dl, fr, perr.Downstream, s.opts.writeTimeout())
 	if hold && st >= 200 && fr.Kind != BodyTunnel {
 		s.bw.hold(&s.wbuf)
 	} else if err := s.bw.writeRaw(s.wbuf); err != nil {
@@ -392,7 +396,7 @@ func (s *ServerSession) RespondError(status int) error {
 	b = append(b, statusText(status)...)
 	b = append(b, "\r\nServer: Pingora\r\nContent-Length: 0\r\nCache-Control: private, no-store\r\nConnection: close\r\n\r\n"...)
 	s.wbuf = b
-	s.bw.reset(s.conn, Framing{}, perr.Downstream, s.opts.writeTimeout())
+	s.bw.reset(s.conn, &s.dl, Framing{}, perr.Downstream, s.opts.writeTimeout())
 	return s.bw.writeRaw(b)
 }
 
@@ -445,9 +449,18 @@ func (s *ServerSession) Hijack() (net.Conn, []byte, error) {
 		return nil, nil, ErrHeaderWritten
 	}
 	s.hijacked = true
-	_ = s.conn.SetDeadline(time.Time{})
+	s.dl.clear()
 	return s.conn, s.rd.take(), nil
 }
+
+// InterruptRead makes a read of the connection blocked in another
+// goroutine (waiting for the next request, or in a request body read) fail
+// at once with a timeout, and every later read too until the session sets
+// a new deadline itself. It may be called from any goroutine. The session
+// keeps its connection's deadlines coarsely (a timeout fires between its
+// value and 9/8 of it), so code that must interrupt a read calls this
+// rather than setting the connection's deadline directly.
+func (s *ServerSession) InterruptRead() { s.dl.interruptRead() }
 
 // Close closes the connection and returns the buffers to their pools. It
 // is safe to call more than once.
@@ -470,6 +483,7 @@ func (s *ServerSession) Close() error {
 	s.rd.release()
 	if cw, ok := s.conn.(interface{ CloseWrite() error }); ok && s.final {
 		if cw.CloseWrite() == nil {
+			s.dl.r.Forget()
 			_ = s.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
 			_, _ = io.CopyN(io.Discard, s.conn, lingerBytes)
 		}

@@ -21,6 +21,7 @@ var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallChunk+32);
 // bodyWriter writes one message body with its framing.
 type bodyWriter struct {
 	conn    net.Conn
+	dl      *deadlines
 	kind    BodyKind
 	left    int64 // BodyLength: bytes still to write
 	done    bool
@@ -41,8 +42,8 @@ type bodyWriter struct {
 // both go out in one write; larger bodies are written as a vector.
 const coalesceMax = 16 << 10
 
-func (bw *bodyWriter) reset(conn net.Conn, fr Framing, src perr.Source, timeout time.Duration) {
-	bw.conn, bw.kind, bw.left, bw.src, bw.timeout = conn, fr.Kind, fr.Length, src, timeout
+func (bw *bodyWriter) reset(conn net.Conn, dl *deadlines, fr Framing, src perr.Source, timeout time.Duration) {
+	bw.conn, bw.dl, bw.kind, bw.left, bw.src, bw.timeout = conn, dl, fr.Kind, fr.Length, src, timeout
 	bw.done, bw.written = fr.Kind == BodyNone, 0
 	bw.held = false
 }
@@ -76,7 +77,7 @@ func (bw *bodyWriter) writeRaw(b []byte) error {
 }
 
 func (bw *bodyWriter) writeDirect(b []byte) error {
-	_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
+	bw.dl.write(bw.timeout)
 	if _, err := bw.conn.Write(b); err != nil {
 		return writeError(err, bw.src)
 	}
@@ -86,7 +87,7 @@ func (bw *bodyWriter) writeDirect(b []byte) error {
 // writeVec writes v in one vectored write where the conn supports it.
 func (bw *bodyWriter) writeVec(v [][]byte) error {
 	bw.vec = v
-	_ = bw.conn.SetWriteDeadline(time.Now().Add(bw.timeout))
+	bw.dl.write(bw.timeout)
 	_, err := bw.vec.WriteTo(bw.conn)
 	bw.vecArr = [4][]byte{}
 	if err != nil {
