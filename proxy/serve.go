@@ -162,9 +162,12 @@ func (p *Proxy[C]) serveH2(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 		case <-done:
 		}
 	}()
+	slot := newUpSlot(p.conns, h2SlotSize)
+	defer slot.close()
 	_ = p.h2srv.ServeConn(ctx, nc, http2.HandlerFunc(func(hs *http2.Session) {
 		st := p.h2State(hs.Context(), ci, shutdown)
 		st.s.h2 = hs
+		st.slot = slot
 		st.reset(0)
 		st.s.req = hs.Request()
 		st.hasBody = h2HasBody(st.s.req)
@@ -206,6 +209,7 @@ func (p *Proxy[C]) putH2State(st *reqState[C]) {
 	st.req.Reset()
 	st.h2up = h2Upstream{}
 	st.lastConn, st.lastCS = nil, nil
+	st.slot = nil
 	st.respChunk, st.reqChunk = nil, nil
 	p.h2states.Put(st)
 }

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/pingora-go/pingora/proxy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/http2"
 )
 
 // okOrigin is an HTTP/1 origin on raw TCP: after answering "ok" to a
@@ -208,4 +210,61 @@ func TestProxy_ClientGoneLoggedAtDebug(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// h2cClient is an HTTP/2 client with prior knowledge over cleartext.
+func h2cClient() *http.Client {
+	return &http.Client{Transport: &http2.Transport{AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, n, a string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, n, a)
+		}}}
+}
+
+// TestProxy_HTTP2StreamsShareParkedUpstreams: the streams of one HTTP/2
+// downstream connection reuse each other's upstream HTTP/1 connections
+// from the connection's slot (no pool round trip), never more connections
+// than streams in flight, and never a stale or unasked-for response.
+func TestProxy_HTTP2StreamsShareParkedUpstreams(t *testing.T) {
+	cases := []struct {
+		name     string
+		after    func(net.Conn)
+		pause    time.Duration
+		maxConns int64
+		poolHits bool // whether pool hits are allowed
+	}{
+		{"busy-streams-reuse-parked", nil, 0, 4, false},
+		{"peer-closed-while-parked", func(c net.Conn) { c.Close() }, 20 * time.Millisecond, 4 * 10, false},
+		{"data-while-parked", func(c net.Conn) {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
+		}, 20 * time.Millisecond, 4 * 10, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, conns := okOrigin(t, tc.after)
+			hs, p := newProxy(t, proxy.Hooks[struct{}]{UpstreamPeer: fixedPeer[struct{}](addr)}, proxy.Options{H2C: true})
+			c := h2cClient()
+			defer c.CloseIdleConnections()
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 10 {
+						resp, err := c.Get("http://" + hs.Addr + "/")
+						if !assert.NoError(t, err) {
+							return
+						}
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						assert.Equal(t, 200, resp.StatusCode)
+						assert.Equal(t, "ok", string(b), "never a stale or unasked-for response")
+						time.Sleep(tc.pause)
+					}
+				}()
+			}
+			wg.Wait()
+			assert.LessOrEqual(t, conns.Load(), tc.maxConns)
+			assert.Zero(t, p.Connector().Stats().Hits, "streams took parked connections, not pooled ones")
+		})
+	}
 }

@@ -264,16 +264,16 @@ func (p *Proxy[C]) connect(st *reqState[C], pr *peer.Peer) (upstream, error) {
 }
 
 // h1Upstream sets up the HTTP/1 exchange on conn to pr. A downstream
-// HTTP/1 connection parks a plaintext upstream connection for its next
-// request (see upSlot) rather than pooling it at once.
+// connection parks a plaintext upstream connection for its next request
+// (see upSlot) rather than pooling it at once.
 func (st *reqState[C]) h1Upstream(pr *peer.Peer, conn *connector.Conn) *h1Upstream {
 	p := st.p
 	st.h1up = h1Upstream{conns: p.conns, peer: pr, cs: st.clientSession(conn, pr), conn: conn}
-	if st.s.h1 != nil && !p.closed.Load() {
-		if st.slot == nil {
-			st.slot = newUpSlot(p.conns)
+	if !p.closed.Load() {
+		if st.slot == nil && st.s.h1 != nil {
+			st.slot = newUpSlot(p.conns, 1)
 		}
-		if st.slot.usable(pr, conn) {
+		if st.slot != nil && st.slot.usable(pr, conn) {
 			st.h1up.slot = st.slot
 		}
 	}

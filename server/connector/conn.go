@@ -24,6 +24,7 @@ type Conn struct {
 	version uint8
 	tls     bool
 	rd, wd  deadline.Coarse // kept by SetReadTimeout and SetWriteTimeout
+	probe   *idleProbe      // made by CanCheckIdle
 }
 
 // ALPN returns the protocol negotiated by TLS ALPN: "h2", "http/1.1", or ""

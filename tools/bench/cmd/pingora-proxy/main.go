@@ -15,10 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 
 	"github.com/pingora-go/pingora/proxy"
 	"github.com/pingora-go/pingora/server"
+	"github.com/pingora-go/pingora/server/connector"
 	"github.com/pingora-go/pingora/server/peer"
 )
 
@@ -30,7 +32,14 @@ func main() {
 	origin := peer.New(*upstream, false, "")
 	p, err := proxy.New(proxy.Hooks[struct{}]{
 		UpstreamPeer: func(*proxy.Session, *struct{}) (*peer.Peer, error) { return origin, nil },
-	}, proxy.Options{H2C: true})
+	}, proxy.Options{
+		H2C: true,
+		// As many idle upstream connections as nginx's "keepalive 256" in
+		// run.sh: the HTTP/2 runs have 160 streams in flight, and the
+		// default pool (128, Pingora's) would close and redial the rest.
+		ConnectorOptions: connector.Options{PoolSize: 256},
+		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
 	if err != nil {
 		log.Fatalf("pingora-proxy: %v", err)
 	}
