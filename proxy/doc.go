@@ -95,7 +95,8 @@
 // Errors map to statuses with perr.StatusCode (SPEC §2.5): 502 for a broken
 // upstream, 504 for an upstream timeout, 400 for a bad request, 500 for
 // internal errors; a client that went away gets nothing and is logged with
-// status 499, at level Debug (other failures at Error). A request is retried only when it is safe: a connect failure
+// status 499, at level Debug (other failures at Error). A request is
+// retried only when it is safe: a connect failure
 // (nothing was sent) when FailToConnect keeps it retryable, which by
 // default it is; or a failure on a pooled connection before any response
 // byte, when nothing was written or the method is idempotent and the whole
@@ -114,8 +115,16 @@
 // it or sent anything is closed, as the pool's watcher would. It moves to
 // the pool after 100 ms without a next request (or the peer's shorter
 // IdleTimeout), when the next request goes to another peer, or when the
-// downstream connection ends. A small response whose body came with its
-// header from the upstream is sent downstream in one write.
+// downstream connection ends. The streams of a downstream HTTP/2
+// connection share such a slot of up to 32 parked connections. A small
+// response whose body came with its header from the upstream is sent
+// downstream in one write.
+//
+// Upstream reads and writes are bounded, over HTTP/1 and HTTP/2 alike: the
+// response head within Options.Upstream.HeaderTimeout (30 s), each body
+// read within BodyTimeout (60 s), each write within WriteTimeout (30 s);
+// a peer's ReadTimeout and WriteTimeout override them. HTTP/1 timeouts
+// are kept coarsely: one fires between its value and 9/8 of it.
 // A downstream HTTP/1 connection waits for its next request under the
 // keep-alive idle timeout (Options.Downstream.KeepAliveTimeout, 60 s).
 //

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	perr "github.com/pingora-go/pingora/errors"
@@ -97,29 +98,85 @@ func (u *h1Upstream) release(clean bool) {
 // both goroutines are done, gives them back).
 func (u *h1Upstream) abort() { u.cs.Abort() }
 
-// h2Upstream is an HTTP/2 stream.
+// h2Upstream is an HTTP/2 stream. Its reads and writes are bounded like
+// an HTTP/1 upstream's: the response head within the header timeout, each
+// body read within the body timeout, each write (which may wait for flow
+// control window) within the write timeout; the peer's ReadTimeout and
+// WriteTimeout override them. On expiry the stream is reset and the call
+// fails with ReadTimedout or WriteTimedout (504 before a response).
 type h2Upstream struct {
 	st   *http2.Stream
 	resp *httpheader.ResponseHeader
 	reqH *httpheader.RequestHeader
+
+	headerTO, bodyTO, writeTO time.Duration
+	// reads and writes may run on two goroutines; each attempt has its
+	// own, so a late timer never touches the next attempt's stream
+	rd, wr *streamWatch
+}
+
+// streamWatch resets a stream whose call outlasts its timeout. Its timer
+// is made by the first arm (stop is a no-op before that).
+type streamWatch struct {
+	timer *time.Timer
+	fired atomic.Bool
+	d     time.Duration // of the call being watched
+}
+
+func (w *streamWatch) arm(st *http2.Stream, d time.Duration) {
+	w.d = d
+	w.fired.Store(false)
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, func() {
+			w.fired.Store(true)
+			_ = st.Close()
+		})
+		return
+	}
+	w.timer.Reset(d)
+}
+
+// done stops the watch; it turns err into a timeout error if the timer
+// fired (the stream was reset because the call took too long).
+func (w *streamWatch) done(err error, typ perr.ErrorType, what string) error {
+	w.stop()
+	if !w.fired.Load() {
+		return err
+	}
+	return perr.Create(typ, perr.Upstream, "proxy: HTTP/2 upstream "+what+" took longer than "+w.d.String(), err)
+}
+
+func (w *streamWatch) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 }
 
 func (u *h2Upstream) isH2() bool { return true }
 func (u *h2Upstream) writeHeader(req *httpheader.RequestHeader, end bool) error {
 	u.reqH = req
-	return u.st.WriteRequestHeader(req, end)
+	u.wr.arm(u.st, u.writeTO)
+	return u.wr.done(u.st.WriteRequestHeader(req, end), perr.WriteTimedout, "request head write")
 }
-func (u *h2Upstream) writeBody(b []byte) error { return u.st.WriteRequestBody(b, false) }
+func (u *h2Upstream) writeBody(b []byte) error {
+	u.wr.arm(u.st, u.writeTO)
+	return u.wr.done(u.st.WriteRequestBody(b, false), perr.WriteTimedout, "request body write")
+}
 func (u *h2Upstream) finishBody(t *httpheader.Header) error {
+	u.wr.arm(u.st, u.writeTO)
 	if t != nil && t.Len() > 0 {
-		return u.st.WriteRequestTrailers(t)
+		return u.wr.done(u.st.WriteRequestTrailers(t), perr.WriteTimedout, "request trailers write")
 	}
-	return u.st.WriteRequestBody(nil, true)
+	return u.wr.done(u.st.WriteRequestBody(nil, true), perr.WriteTimedout, "request body write")
 }
 func (u *h2Upstream) readHeader() (*httpheader.ResponseHeader, error) {
+	u.rd.arm(u.st, u.headerTO)
 	r, err := u.st.ReadResponseHeader()
+	if err = u.rd.done(err, perr.ReadTimedout, "response head"); err != nil {
+		return nil, err
+	}
 	u.resp = r
-	return r, err
+	return r, nil
 }
 func (u *h2Upstream) bodyless() bool {
 	st := u.resp.Status()
@@ -128,15 +185,27 @@ func (u *h2Upstream) bodyless() bool {
 	return u.reqH.Method() == "HEAD" || st == 204 || st == 304 ||
 		string(u.resp.GetBytes("content-length")) == "0" || u.resp.Has("grpc-status")
 }
-func (u *h2Upstream) readBody(p []byte) (int, error) { return u.st.ReadResponseBody(p) }
+func (u *h2Upstream) readBody(p []byte) (int, error) {
+	u.rd.arm(u.st, u.bodyTO)
+	n, err := u.st.ReadResponseBody(p)
+	return n, u.rd.done(err, perr.ReadTimedout, "response body read")
+}
 func (u *h2Upstream) trailers() *httpheader.Header {
 	if t := u.st.ResponseTrailers(); t != nil && t.Len() > 0 {
 		return t
 	}
 	return nil
 }
-func (u *h2Upstream) release(bool) { _ = u.st.Close() }
-func (u *h2Upstream) abort()       { _ = u.st.Close() }
+func (u *h2Upstream) release(bool) {
+	u.rd.stop()
+	u.wr.stop()
+	_ = u.st.Close()
+}
+func (u *h2Upstream) abort() {
+	u.rd.stop()
+	u.wr.stop()
+	_ = u.st.Close()
+}
 
 // asError returns err as a *perr.Error, wrapping a plain error as Internal.
 func asError(err error) *perr.Error {
@@ -259,7 +328,14 @@ func (p *Proxy[C]) connect(st *reqState[C], pr *peer.Peer) (upstream, error) {
 		return nil, err
 	}
 	s.upReused = stream.Reused()
-	st.h2up = h2Upstream{st: stream}
+	o := &p.opts.Upstream
+	st.h2up = h2Upstream{st: stream,
+		headerTO: orDefault(pr.ReadTimeout, orDefault(o.HeaderTimeout, http1.DefaultHeaderTimeout)),
+		bodyTO:   orDefault(pr.ReadTimeout, orDefault(o.BodyTimeout, http1.DefaultBodyTimeout)),
+		writeTO:  orDefault(pr.WriteTimeout, orDefault(o.WriteTimeout, http1.DefaultWriteTimeout)),
+		rd:       new(streamWatch),
+		wr:       new(streamWatch),
+	}
 	return &st.h2up, nil
 }
 
@@ -748,4 +824,12 @@ func closeWrite(c net.Conn) {
 		return
 	}
 	_ = c.Close()
+}
+
+// orDefault is d, or def if d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
