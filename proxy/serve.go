@@ -208,7 +208,8 @@ func (p *Proxy[C]) putH2State(st *reqState[C]) {
 	st.c = zero
 	st.req.Reset()
 	st.h2up = h2Upstream{}
-	st.lastConn, st.lastCS = nil, nil
+	// lastConn and lastCS stay: a stream given the same upstream
+	// connection again reuses its client session and buffers.
 	st.slot = nil
 	st.respChunk, st.reqChunk = nil, nil
 	p.h2states.Put(st)
