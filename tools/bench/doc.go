@@ -6,6 +6,7 @@
 //
 //	tools/bench/run.sh              # about 2.5 minutes with the defaults
 //	tools/bench/run.sh -d 5s -s 100 # shorter: small bodies only
+//	tools/bench/run.sh -r 3         # medians of 3 interleaved rounds
 //
 // The programs it runs are under cmd/:
 //

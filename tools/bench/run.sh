@@ -11,6 +11,10 @@
 #   -c N         client connections (default 64)
 #   -s "SIZES"   response body sizes in bytes (default "100 65536 1048576")
 #   -m N         h2load streams per connection (default 10; -c/4 connections)
+#   -r N         rounds (default 1): every run is repeated N times, the
+#                proxies interleaved within each round, and the median of
+#                each figure is printed (peak RSS: the largest); on a shared
+#                machine -r 3 or more steadies the ratios
 #   -p PORT      first of five loopback ports used (default 18080)
 #   --load-cpu C CPU for the origin and the load generator (default 0)
 #   --proxy-cpu C CPU for the proxy under test (default 1)
@@ -44,7 +48,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-dur=10s warm=1s conns=64 sizes="100 65536 1048576" streams=10 port=18080
+dur=10s warm=1s conns=64 sizes="100 65536 1048576" streams=10 port=18080 rounds=1
 load_cpu=0 proxy_cpu=1 h2=1 keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -53,12 +57,13 @@ while [ $# -gt 0 ]; do
 	-c) conns=$2; shift 2 ;;
 	-s) sizes=$2; shift 2 ;;
 	-m) streams=$2; shift 2 ;;
+	-r) rounds=$2; shift 2 ;;
 	-p) port=$2; shift 2 ;;
 	--load-cpu) load_cpu=$2; shift 2 ;;
 	--proxy-cpu) proxy_cpu=$2; shift 2 ;;
 	--no-h2) h2=0; shift ;;
 	-k) keep=1; shift ;;
-	-h | --help) sed -n '2,43p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see -h)" >&2; exit 2 ;;
 	esac
 done
@@ -191,49 +196,87 @@ to_ms() {
 		printf "%.3f", n }'
 }
 
+case $rounds in '' | *[!0-9]* | 0) echo "run.sh: -r needs a positive count" >&2; exit 2 ;; esac
+
+# Per-round figures are kept under "key/round"; median and maximum reduce
+# them to one figure per key after the last round.
 declare -A rps p50 p99 rss errs cpu
+declare -A h2rps h2mean h2rss h2err h2cpu
 total=$(($(wc -w <<<"$sizes") * 3))
 [ $h2 = 1 ] && total=$((total + 3))
+total=$((total * rounds))
 run=0
-for size in $sizes; do
-	for px in "${proxies[@]}"; do
-		run=$((run + 1))
-		url=http://127.0.0.1:${h1_port[$px]}/$size
-		echo "[$run/$total] wrk $px body=$size" >&2
-		if [ "$warm" != 0 ]; then taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$warm" "$url" >/dev/null; fi
-		reset_peak "${pid_of[$px]}"
-		out=$tmp/wrk-$px-$size.txt
-		t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now)
-		taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$dur" --latency "$url" >"$out"
-		k=$px/$size
-		cpu[$k]=$(cpu_pct $(($(cpu_ticks "${pid_of[$px]}") - t0)) "$(awk -v a="$w0" -v b="$(now)" 'BEGIN { print b - a }')")
-		rps[$k]=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-		p50[$k]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-		p99[$k]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-		rss[$k]=$(peak_mib "${pid_of[$px]}")
-		errs[$k]=$(awk '/Socket errors|Non-2xx/ { printf "%s%s", sep, $0; sep = "; " }' "$out")
+for round in $(seq "$rounds"); do
+	for size in $sizes; do
+		for px in "${proxies[@]}"; do
+			run=$((run + 1))
+			url=http://127.0.0.1:${h1_port[$px]}/$size
+			echo "[$run/$total] wrk $px body=$size round=$round" >&2
+			if [ "$warm" != 0 ]; then taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$warm" "$url" >/dev/null; fi
+			reset_peak "${pid_of[$px]}"
+			out=$tmp/wrk-$px-$size-$round.txt
+			t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now)
+			taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$dur" --latency "$url" >"$out"
+			k=$px/$size/$round
+			cpu[$k]=$(cpu_pct $(($(cpu_ticks "${pid_of[$px]}") - t0)) "$(awk -v a="$w0" -v b="$(now)" 'BEGIN { print b - a }')")
+			rps[$k]=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+			p50[$k]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+			p99[$k]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+			rss[$k]=$(peak_mib "${pid_of[$px]}")
+			e=$(awk '/Socket errors|Non-2xx/ { printf "%s%s", sep, $0; sep = "; " }' "$out")
+			if [ -n "$e" ]; then errs[$px/$size]="${errs[$px/$size]:+${errs[$px/$size]}; }round $round: $e"; fi
+		done
 	done
+
+	if [ $h2 = 1 ]; then
+		h2conns=$(((conns + 3) / 4))
+		for px in "${proxies[@]}"; do
+			run=$((run + 1))
+			size=${sizes%% *}
+			url=http://127.0.0.1:${h2_port[$px]}/$size
+			echo "[$run/$total] h2load $px body=$size round=$round" >&2
+			reset_peak "${pid_of[$px]}"
+			t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now)
+			out=$tmp/h2load-$px-$size-$round.txt
+			wopt=()
+			if [ "$warm" != 0 ]; then wopt=(--warm-up-time="$warm"); fi
+			taskset -c "$load_cpu" h2load -t1 -c"$h2conns" -m"$streams" -D"$dur" "${wopt[@]}" "$url" >"$out"
+			k=$px/$round
+			h2cpu[$k]=$(cpu_pct $(($(cpu_ticks "${pid_of[$px]}") - t0)) "$(awk -v a="$w0" -v b="$(now)" 'BEGIN { print b - a }')")
+			h2rps[$k]=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s,") print $i }' "$out")
+			h2mean[$k]=$(to_ms "$(awk '/^time for request:/ { print $6 }' "$out")")
+			h2rss[$k]=$(peak_mib "${pid_of[$px]}")
+			e=$(awk '/^requests:/ { if ($10 + $12 + $14 > 0) print $0 }' "$out")
+			if [ -n "$e" ]; then h2err[$px]="${h2err[$px]:+${h2err[$px]}; }round $round: $e"; fi
+		done
+	fi
 done
 
-declare -A h2rps h2mean h2rss h2err h2cpu
-if [ $h2 = 1 ]; then
-	h2conns=$(((conns + 3) / 4))
+# median ARRAY KEY: the median of ARRAY[KEY/1..rounds] (the lower middle
+# one for an even count).
+median() {
+	local -n arr=$1
+	local r vals=()
+	for r in $(seq "$rounds"); do vals+=("${arr[$2/$r]}"); done
+	printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+# maximum ARRAY KEY: the largest of ARRAY[KEY/1..rounds].
+maximum() {
+	local -n arr=$1
+	local r
+	for r in $(seq "$rounds"); do echo "${arr[$2/$r]}"; done | sort -g | tail -n1
+}
+for size in $sizes; do
 	for px in "${proxies[@]}"; do
-		run=$((run + 1))
-		size=${sizes%% *}
-		url=http://127.0.0.1:${h2_port[$px]}/$size
-		echo "[$run/$total] h2load $px body=$size" >&2
-		reset_peak "${pid_of[$px]}"
-		t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now)
-		out=$tmp/h2load-$px-$size.txt
-		wopt=()
-		if [ "$warm" != 0 ]; then wopt=(--warm-up-time="$warm"); fi
-		taskset -c "$load_cpu" h2load -t1 -c"$h2conns" -m"$streams" -D"$dur" "${wopt[@]}" "$url" >"$out"
-		h2cpu[$px]=$(cpu_pct $(($(cpu_ticks "${pid_of[$px]}") - t0)) "$(awk -v a="$w0" -v b="$(now)" 'BEGIN { print b - a }')")
-		h2rps[$px]=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s,") print $i }' "$out")
-		h2mean[$px]=$(to_ms "$(awk '/^time for request:/ { print $6 }' "$out")")
-		h2rss[$px]=$(peak_mib "${pid_of[$px]}")
-		h2err[$px]=$(awk '/^requests:/ { if ($10 + $12 + $14 > 0) print $0 }' "$out")
+		k=$px/$size
+		rps[$k]=$(median rps "$k") p50[$k]=$(median p50 "$k") p99[$k]=$(median p99 "$k")
+		cpu[$k]=$(median cpu "$k") rss[$k]=$(maximum rss "$k")
+	done
+done
+if [ $h2 = 1 ]; then
+	for px in "${proxies[@]}"; do
+		h2rps[$px]=$(median h2rps "$px") h2mean[$px]=$(median h2mean "$px")
+		h2cpu[$px]=$(median h2cpu "$px") h2rss[$px]=$(maximum h2rss "$px")
 	done
 fi
 
@@ -246,6 +289,7 @@ per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c + 0 == 0) print "-"; else pri
 echo
 echo "load average before the run: $load_before (2 CPUs; above ~0.3 other work competes and figures are noisy)"
 echo "HTTP/1.1 keep-alive: wrk -t1 -c$conns -d$dur, origin+wrk on CPU $load_cpu, proxy on CPU $proxy_cpu"
+if [ "$rounds" -gt 1 ]; then echo "medians of $rounds interleaved rounds (RSS: the largest)"; fi
 echo "ratios are proxy/nginx (RPS: higher is better; latency and RSS: lower is better); RSS is the peak during the run"
 echo "CPU% is the proxy's CPU time over the run (100 = one CPU); req/CPU-s = RPS / CPU share, less sensitive to other load"
 printf '%-8s %-9s %8s %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s\n' \
@@ -277,7 +321,7 @@ if [ $h2 = 1 ]; then
 			"${h2cpu[$px]}" "$eff" "$(ratio "$eff" "$neff")"
 	done
 	for px in "${proxies[@]}"; do
-		if [ -n "${h2err[$px]}" ]; then echo "warning: h2 $px: ${h2err[$px]}"; fi
+		if [ -n "${h2err[$px]:-}" ]; then echo "warning: h2 $px: ${h2err[$px]}"; fi
 	done
 fi
 exit 0
