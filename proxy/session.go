@@ -245,7 +245,13 @@ func (s *Session) writeResponseHeader(resp *httpheader.ResponseHeader, end, hold
 		if s.respModified && st >= 200 {
 			resp.Del("Content-Length")
 		}
-		if err := s.h2.WriteResponseHeader(resp, end); err != nil {
+		var err error
+		if hold && !end {
+			err = s.h2.BufferResponseHeader(resp)
+		} else {
+			err = s.h2.WriteResponseHeader(resp, end)
+		}
+		if err != nil {
 			return err
 		}
 	} else {
@@ -276,10 +282,10 @@ func (s *Session) writeResponseHeader(resp *httpheader.ResponseHeader, end, hold
 	return nil
 }
 
-// flushHeader writes an HTTP/1 response head kept by writeResponseHeader.
+// flushHeader writes a response head kept by writeResponseHeader.
 func (s *Session) flushHeader() error {
-	if s.h1 == nil {
-		return nil
+	if s.h2 != nil {
+		return s.h2.Flush()
 	}
 	return s.h1.Flush()
 }

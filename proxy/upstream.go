@@ -606,7 +606,7 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 	// Body bytes already buffered from an HTTP/1 upstream go out in the
 	// same write as the head (all of a small body).
 	hold := false
-	if u, ok := up.(*h1Upstream); ok && !end && s.h1 != nil {
+	if u, ok := up.(*h1Upstream); ok && !end {
 		hold = u.cs.ResponseBodyBuffered()
 	}
 	if err := s.writeResponseHeader(resp, end, hold); err != nil {

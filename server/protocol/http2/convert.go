@@ -57,54 +57,59 @@ func hopByHop(name string) bool {
 	return false
 }
 
-// sortedKeys returns the keys of h in a stable order. HTTP/2 through
+// sortedKeys appends the keys of h to dst in a stable order. HTTP/2 through
 // x/net/http2 loses the order between fields of different names; sorting at
 // least makes the result deterministic.
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
+func sortedKeys(dst []string, h http.Header) []string {
 	for k := range h {
-		keys = append(keys, k)
+		dst = append(dst, k)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(dst)
+	return dst
 }
 
-// requestHeaderFromHTTP converts a request x/net/http2 decoded into a
-// RequestHeader: method and :path become the request line, :authority the
-// first field "host", every other field keeps its (lower-case) HTTP/2 name,
-// and cookie crumbs are re-joined with "; " (RFC 9113 §8.2.3).
-func requestHeaderFromHTTP(r *http.Request) (*httpheader.RequestHeader, error) {
+// requestHeaderFromHTTP fills req, a zero RequestHeader, from a request
+// x/net/http2 decoded: method and :path become the request line,
+// :authority the first field "host", every other field keeps its
+// (lower-case) HTTP/2 name, and cookie crumbs are re-joined with "; " (RFC
+// 9113 §8.2.3).
+func requestHeaderFromHTTP(req *httpheader.RequestHeader, r *http.Request) error {
 	target := r.RequestURI
 	if target == "" {
 		target = r.URL.RequestURI()
 	}
-	req, err := httpheader.NewRequest(r.Method, target)
-	if err != nil {
-		return nil, err
+	if err := req.SetMethod(r.Method); err != nil {
+		return err
+	}
+	if err := req.SetTarget(target); err != nil {
+		return err
 	}
 	_ = req.SetVersion(httpheader.HTTP2)
 	if r.Host != "" {
 		if _, err := req.Add("host", r.Host); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := appendFields(&req.Header, r.Header, true); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return appendFields(&req.Header, r.Header, true)
 }
 
 // appendFields adds the fields of h to dst in sorted name order, lower-cased,
 // skipping Host. With joinCookies, several cookie values become one line.
 func appendFields(dst *httpheader.Header, h http.Header, joinCookies bool) error {
-	for _, k := range sortedKeys(h) {
+	// Up to 8 keys without allocating; a larger array would cost more in
+	// stack growth of the handler goroutine than the allocation it saves.
+	var arr [8]string
+	for _, k := range sortedKeys(arr[:0], h) {
 		if k == "Host" {
 			continue
 		}
 		name := lowerName(k)
 		vs := h[k]
 		if joinCookies && name == "cookie" && len(vs) > 1 {
-			vs = []string{strings.Join(vs, "; ")}
+			if _, err := dst.Add(name, strings.Join(vs, "; ")); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, v := range vs {
 			if _, err := dst.Add(name, v); err != nil {
@@ -119,12 +124,28 @@ func appendFields(dst *httpheader.Header, h http.Header, joinCookies bool) error
 // Keys are canonicalised because x/net/http2 looks some of them up that way;
 // it writes every name in lower case on the wire.
 func setHTTPFields(dst http.Header, src *httpheader.Header, skipHost bool) {
+	setHTTPFieldsIn(dst, src, skipHost, nil)
+}
+
+// setHTTPFieldsIn is setHTTPFields with the values of new keys in one
+// backing array (one allocation, not one per field): scratch if it is large
+// enough, which must then stay unused while dst refers to it.
+func setHTTPFieldsIn(dst http.Header, src *httpheader.Header, skipHost bool, scratch []string) {
+	vals := scratch[:0]
+	if cap(vals) < src.Len() {
+		vals = make([]string, 0, src.Len())
+	}
 	for name, value := range src.All() {
 		if hopByHop(name) || (skipHost && strings.EqualFold(name, "host")) {
 			continue
 		}
 		k := http.CanonicalHeaderKey(name)
-		dst[k] = append(dst[k], value)
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, value) // a repeated name: copies, capacity is exact
+			continue
+		}
+		vals = append(vals, value)
+		dst[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 }
 

@@ -21,6 +21,26 @@
 //		_ = s.WriteBody([]byte("hello"), true)
 //	}))
 //
+// [Session.BufferResponseHeader] keeps a response head until the first
+// body bytes, the trailers, [Session.Flush] or the handler's return, so
+// that a small response costs one write, like
+// http1.ServerSession.BufferResponseHeader.
+//
+// Per connection, the server reads a cleartext connection through a 4 KiB
+// buffer (x/net/http2 reads each frame in two calls: without it, each is a
+// system call) and coalesces small writes: x/net/http2 flushes whenever its
+// write queue runs empty, and the connection's flusher goroutine sends
+// everything flushed while it was busy in one write, without waiting on a
+// timer. At most 64 KiB is accepted ahead of the socket (then writes wait);
+// writes of 8 KiB or more go straight to it, in order. A failed write
+// closes the connection and fails the writes after it; a closing
+// connection gives accepted bytes 1 s to leave. Each write to the
+// connection is bounded by ServerOptions.WriteTimeout (60 s, kept
+// coarsely: at most 9/8 of it), so a client that stops reading loses the
+// connection, whatever streams it keeps open (nginx's send_timeout). Body
+// read and write timeouts are kept by one timer per connection, exact per
+// call.
+//
 // Safe defaults, each covered by a test: 100 concurrent streams; a 64 KiB
 // header list (RFC 9113 counting; 431 beyond); at most 16 CONTINUATION
 // frames per header block (CVE-2023-45288 and the HTTP/2 "Bomb"); 16 KiB

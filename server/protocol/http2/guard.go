@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingora-go/pingora/server/internal/deadline"
 	"golang.org/x/net/http2"
 )
 
@@ -150,6 +151,10 @@ type guardLimits struct {
 	localResets     FloodLimit
 	empty           FloodLimit
 	countError      func(string)
+	// writeTimeout bounds each write to the connection (0: unbounded): a
+	// client that stops reading loses the connection after it, however
+	// many streams it keeps opening (nginx's send_timeout).
+	writeTimeout time.Duration
 }
 
 // floodError is why a guard closed a connection.
@@ -174,7 +179,12 @@ type guard struct {
 	// Read side: used only by the one goroutine that reads (x/net's frame reader).
 	rd         frameScanner
 	blocks     *blockFilter
-	pend       []byte   // bytes to return before reading more
+	buffered   bool     // read through rbuf (cleartext connections)
+	rbuf       []byte   // read buffer, allocated on first use
+	rpend      []byte   // filtered bytes in rbuf to return first
+	rerr       error    // read error to return once rpend and pend are empty
+	replay     []byte   // bytes read before the guard (PeekPreface), unscanned
+	pend       []byte   // bytes to return before reading more (after rpend)
 	pendBuf    []byte   // pend's backing array, reused
 	settingsAt [][2]int // SETTINGS payloads (offset, length) in the current read
 	contN      int
@@ -185,7 +195,14 @@ type guard struct {
 	maxStream  atomic.Uint32 // highest client stream id seen, for GOAWAY
 
 	wmu         sync.Mutex
+	wcond       sync.Cond // L is &wmu; signaled when the flusher makes progress
 	wr          frameScanner
+	wbuf        []byte          // bytes accepted by Write, not yet handed to the connection
+	wspare      []byte          // the other write buffer, reused
+	writing     bool            // the flusher is running: true whenever wbuf is not empty
+	werr        error           // the flusher's write error; later writes return it
+	drainBy     time.Time       // while closing: no write may last past this
+	wdl         deadline.Coarse // the write deadline armWriteLocked keeps
 	localResets bucket
 	tripped     error // non-nil once a flood was detected
 	goAwaySent  bool
@@ -197,9 +214,18 @@ type guard struct {
 	finished   chan struct{} // closed when finish closed the connection
 }
 
+// newGuard guards c. A replayConn from PeekPreface is unwrapped: its bytes
+// are read first and the connection is used directly after them.
 func newGuard(c net.Conn, lim *guardLimits) *guard {
-	return &guard{
+	var replay []byte
+	if rc, ok := c.(*replayConn); ok {
+		c, replay = rc.Conn, rc.buf
+	}
+	_, isTLS := c.(connectionStater)
+	g := &guard{
 		Conn:        c,
+		buffered:    !isTLS,
+		replay:      replay,
 		lim:         lim,
 		now:         time.Now,
 		rd:          frameScanner{skip: len(http2.ClientPreface)},
@@ -211,6 +237,8 @@ func newGuard(c net.Conn, lim *guardLimits) *guard {
 		localResets: newBucket(lim.localResets),
 		finished:    make(chan struct{}),
 	}
+	g.wcond.L = &g.wmu
+	return g
 }
 
 // Close closes the connection gracefully: it half-closes, then discards
@@ -231,23 +259,55 @@ func (g *guard) err() error {
 	return g.tripped
 }
 
+// readBufSize is the guard's read buffer on a cleartext connection.
+// x/net/http2's Framer reads each frame with two calls (the 9-octet header,
+// then the payload) straight from the connection; without a buffer each is a
+// read(2), and a client that pipelines ten small HEADERS frames costs twenty
+// system calls where one will do. Reads at least this large bypass the buffer.
+// A TLS connection buffers records itself and is read directly.
+const readBufSize = 4 << 10
+
 // Read reads from the connection and checks every frame header read. Header
 // blocks are passed on whole, once complete, through the blockFilter.
 func (g *guard) Read(p []byte) (int, error) {
 	for {
+		if len(g.rpend) > 0 {
+			n := copy(p, g.rpend)
+			g.rpend = g.rpend[n:]
+			return n, nil
+		}
 		if len(g.pend) > 0 {
 			n := copy(p, g.pend)
 			g.pend = g.pend[n:]
 			return n, nil
 		}
-		n, err := g.Conn.Read(p)
+		if err := g.rerr; err != nil {
+			g.rerr = nil // once: a later read may succeed (a deadline moved)
+			return 0, err
+		}
+		buf, direct := p, true
+		if g.buffered && len(p) < readBufSize {
+			if g.rbuf == nil {
+				g.rbuf = make([]byte, readBufSize)
+			}
+			buf, direct = g.rbuf, false
+		}
+		var n int
+		var err error
+		if len(g.replay) > 0 {
+			// Bytes PeekPreface read, not yet seen by the scanner.
+			n = copy(buf, g.replay)
+			g.replay = g.replay[n:]
+		} else {
+			n, err = g.Conn.Read(buf)
+		}
 		if fe := g.wake.Load(); fe != nil {
 			g.finish()
 			return 0, fe
 		}
 		if n > 0 {
 			g.settingsAt = g.settingsAt[:0]
-			if ferr := g.rd.scan(p[:n], g.onRead); ferr != nil {
+			if ferr := g.rd.scan(buf[:n], g.onRead); ferr != nil {
 				fe := ferr.(*floodError)
 				g.trip(fe)
 				g.finish()
@@ -256,7 +316,7 @@ func (g *guard) Read(p []byte) (int, error) {
 			var rest []byte
 			if len(g.settingsAt) > 0 {
 				var rerr error
-				if rest, rerr = g.dedupeSettings(p[:n]); rerr != nil {
+				if rest, rerr = g.dedupeSettings(buf[:n]); rerr != nil {
 					return 0, rerr
 				}
 			}
@@ -264,17 +324,41 @@ func (g *guard) Read(p []byte) (int, error) {
 				g.pendBuf = nil // a large header block passed: do not keep its memory
 			}
 			q := g.pendBuf[:0]
-			n = g.blocks.filter(p[:n], &q, true)
+			n = g.blocks.filter(buf[:n], &q, true)
 			if len(rest) > 0 {
 				g.blocks.filter(rest, &q, false)
 			}
 			g.pend, g.pendBuf = q, q
 		}
-		if n > 0 || err != nil || len(p) == 0 {
-			return n, err
+		if direct {
+			if n > 0 || err != nil || len(p) == 0 {
+				return n, err
+			}
+			continue // everything read so far is a header block still held
 		}
-		// Everything read so far is a header block still held.
+		// Buffered: serve the filtered bytes first, an error after them.
+		g.rpend = buf[:n]
+		if n == 0 && len(g.pend) == 0 {
+			if err != nil || len(p) == 0 {
+				return 0, err
+			}
+			continue // a header block still held
+		}
+		g.rerr = err
 	}
+}
+
+// rawReader reads what the guard has not scanned yet: replayed bytes, then
+// the connection.
+type rawReader struct{ g *guard }
+
+func (r rawReader) Read(p []byte) (int, error) {
+	if len(r.g.replay) > 0 {
+		n := copy(p, r.g.replay)
+		r.g.replay = r.g.replay[n:]
+		return n, nil
+	}
+	return r.g.Conn.Read(p)
 }
 
 // maxDedupeSettings bounds the SETTINGS frames the guard rewrites; x/net
@@ -294,7 +378,10 @@ func (g *guard) dedupeSettings(p []byte) (rest []byte, err error) {
 		payload := p[off:min(len(p), off+length)]
 		if len(payload) < length {
 			more := make([]byte, length-len(payload))
-			if _, err := io.ReadFull(g.Conn, more); err != nil {
+			if _, err := io.ReadFull(rawReader{g}, more); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF // the frame is cut off
+				}
 				return nil, err
 			}
 			_ = g.rd.scan(more, func(frameHeader, int) error { return nil }) // payload only
@@ -378,14 +465,49 @@ func (g *guard) flood(kind string) error {
 	return &floodError{kind: kind}
 }
 
+// Write coalescing. x/net/http2 flushes its 4 KiB frame buffer whenever its
+// write queue runs empty: a response head and its body are usually two
+// flushes, and a connection with many small streams does a write(2) per
+// frame. The guard instead accepts small writes into a buffer and hands them
+// to the connection from a flusher goroutine, which writes everything
+// accepted while it was last busy in one call: writes become cheap, and
+// flushes of many streams share one system call. Nothing waits on a timer:
+// the flusher writes as soon as the scheduler runs it.
+const (
+	// directWriteSize: a write this large goes to the connection from the
+	// caller, in order after the bytes accepted before it (no copy).
+	directWriteSize = 8 << 10
+	// maxPendingWrite bounds the accepted bytes; past it Write waits for the
+	// flusher (backpressure, as a blocking write would give).
+	maxPendingWrite = 64 << 10
+	// keepWriteBuf is the largest buffer kept while the connection is idle.
+	keepWriteBuf = 8 << 10
+)
+
 // Write writes p, counting the RST_STREAM frames the server sends: a client
 // that makes the server reset streams (CVE-2025-8671, "MadeYouReset") is
-// treated like one that resets them itself.
+// treated like one that resets them itself. Small writes are coalesced (see
+// directWriteSize); an error of the connection is returned by the writes
+// after it, and closes the connection as x/net/http2 would.
 func (g *guard) Write(p []byte) (int, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	// Wait before p is scanned: every byte the write-side scanner has seen
+	// must already be queued or written whenever the lock is released, so
+	// that a GOAWAY placed by trip lands on a frame boundary of the wire.
+	small := len(p) < directWriteSize
+	for small && len(g.wbuf) >= maxPendingWrite && g.werr == nil && g.tripped == nil {
+		g.wcond.Wait() // backpressure
+	}
+	for !small && g.writing && g.tripped == nil {
+		g.wcond.Wait() // a direct write goes after the accepted bytes
+	}
 	if g.tripped != nil {
+		g.waitWrites()
 		return g.writeTripped(p)
+	}
+	if g.werr != nil {
+		return 0, g.werr
 	}
 	var fe *floodError
 	_ = g.wr.scan(p, func(h frameHeader, _ int) error {
@@ -394,7 +516,22 @@ func (g *guard) Write(p []byte) (int, error) {
 		}
 		return nil
 	})
-	n, err := g.Conn.Write(p)
+	n, err := len(p), error(nil)
+	if small {
+		g.wbuf = append(g.wbuf, p...)
+		if !g.writing {
+			g.writing = true
+			go g.flushLoop()
+		}
+		if fe == nil {
+			return n, nil
+		}
+		g.waitWrites() // p goes out before the GOAWAY
+		err = g.werr
+	} else {
+		g.armWriteLocked()
+		n, err = g.Conn.Write(p)
+	}
 	if fe != nil && err == nil {
 		g.tripLocked(fe)
 		// Wake the reader so it drains and closes the connection.
@@ -402,6 +539,77 @@ func (g *guard) Write(p []byte) (int, error) {
 		_ = g.Conn.SetReadDeadline(time.Now())
 	}
 	return n, err
+}
+
+// waitWrites waits until the flusher has written every accepted byte (or
+// failed). g.wmu must be held.
+func (g *guard) waitWrites() {
+	for g.writing {
+		g.wcond.Wait()
+	}
+}
+
+// waitWritesFor is waitWrites for a connection that is closing: a client
+// that does not read gets d to take the accepted bytes. g.wmu must be held.
+func (g *guard) waitWritesFor(d time.Duration) {
+	g.drainBy = time.Now().Add(d)
+	if g.writing {
+		g.wdl.Forget()
+		_ = g.Conn.SetWriteDeadline(g.drainBy)
+		g.waitWrites()
+	}
+}
+
+// armWriteLocked sets the deadline of a write to the connection starting
+// now: writeTimeout from now (kept coarsely: between it and 9/8 of it), or
+// the drain's end while closing. The guard arms every write of its own;
+// x/net/http2 sets no write deadline (no WriteByteTimeout: its writes end
+// in the guard's buffer). g.wmu must be held.
+func (g *guard) armWriteLocked() {
+	if g.drainBy.IsZero() {
+		_ = g.wdl.Set(g.Conn.SetWriteDeadline, g.lim.writeTimeout)
+		return
+	}
+	g.wdl.Forget()
+	_ = g.Conn.SetWriteDeadline(g.drainBy)
+}
+
+// flushLoop writes the accepted bytes until none are left.
+func (g *guard) flushLoop() {
+	g.wmu.Lock()
+	for len(g.wbuf) > 0 && g.werr == nil {
+		b := g.wbuf
+		g.wbuf, g.wspare = g.wspare[:0], nil
+		g.armWriteLocked()
+		g.wmu.Unlock()
+		_, err := g.Conn.Write(b)
+		g.wmu.Lock()
+		if g.wspare == nil && cap(b) <= maxPendingWrite {
+			g.wspare = b[:0]
+		}
+		if err != nil {
+			g.werr = err
+		}
+		g.wcond.Broadcast()
+	}
+	failed := g.werr != nil
+	if failed {
+		g.wbuf = nil
+	}
+	if cap(g.wspare) > keepWriteBuf {
+		g.wspare = nil
+	}
+	if cap(g.wbuf) > keepWriteBuf {
+		g.wbuf = nil
+	}
+	g.writing = false
+	g.wcond.Broadcast()
+	g.wmu.Unlock()
+	if failed {
+		// x/net/http2 closes the connection when a write fails; it has
+		// been told this one succeeded.
+		g.finish()
+	}
 }
 
 // writeTripped passes on only what completes the frame in flight, then
@@ -440,10 +648,11 @@ func (g *guard) writeTripped(p []byte) (int, error) {
 func (g *guard) trip(fe *floodError) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	g.waitWritesFor(drainTimeout)
 	g.tripLocked(fe)
 }
 
-// g.wmu must be held.
+// g.wmu must be held and no flusher running.
 func (g *guard) tripLocked(fe *floodError) {
 	if g.tripped != nil {
 		return
@@ -457,6 +666,7 @@ func (g *guard) tripLocked(fe *floodError) {
 // g.wmu must be held.
 func (g *guard) sendGoAway() {
 	g.goAwaySent = true
+	g.wdl.Forget()
 	_ = g.Conn.SetWriteDeadline(time.Now().Add(drainTimeout))
 	_, _ = g.Conn.Write(goAwayFrame(g.maxStream.Load(), http2.ErrCodeEnhanceYourCalm, g.tripped.(*floodError).kind))
 }
@@ -470,6 +680,11 @@ func (g *guard) finish() {
 func (g *guard) drainAndClose() {
 	defer close(g.finished)
 	g.finishing.Store(true)
+	// Accepted bytes go out before the write side closes, as they would
+	// have had each write been a system call.
+	g.wmu.Lock()
+	g.waitWritesFor(drainTimeout)
+	g.wmu.Unlock()
 	if cw, ok := g.Conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
@@ -499,6 +714,13 @@ func (g *guard) SetReadDeadline(t time.Time) error {
 // would.
 func (g *guard) SetDeadline(t time.Time) error {
 	_ = g.SetReadDeadline(t)
+	return g.SetWriteDeadline(t)
+}
+
+// SetWriteDeadline passes through; the guard's next write arms its own
+// deadline again.
+func (g *guard) SetWriteDeadline(t time.Time) error {
+	g.wdl.Forget()
 	return g.Conn.SetWriteDeadline(t)
 }
 

@@ -1,6 +1,7 @@
 package http2_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 
@@ -135,4 +136,83 @@ func TestBlockFilter_RewritesConnectionField(t *testing.T) {
 	// The same block as trailers (stream 1 again) is left alone.
 	out = h2.FilterBlocks(0, [][]byte{in, in})
 	assert.Equal(t, in, out[len(in)+4:])
+}
+
+// FuzzGuardRead checks that what x/net/http2 reads through the guard does
+// not depend on the read buffer, on how the connection cuts its reads, on
+// the sizes x/net asks for, or on bytes replayed after PeekPreface.
+func FuzzGuardRead(f *testing.F) {
+	f.Add([]byte("\x00\x00\x02\x01\x05\x00\x00\x00\x01ab\x00\x00\x00\x09\x04\x00\x00\x00\x01"), uint8(0), uint8(9), uint8(24))
+	f.Add([]byte("\x00\x00\x11\x01\x05\x00\x00\x00\x01\x82\x86\x84\x41\x01a\x40\x0aconnection\x01x"), uint8(3), uint8(0), uint8(30))
+	f.Add([]byte("\x00\x00\x0c\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x01\x00\x03\x00\x00\x00\x02"), uint8(4), uint8(2), uint8(10))
+	f.Add([]byte("\x00\x00\x03\x01\x00\x00\x00\x00\x01\x82\x86\x84\x00\x00\x02\x09\x04\x00\x00\x00\x01\x41\x00\x00\x00\x08\x06\x00\x00\x00\x00\x00abcdefgh"), uint8(1), uint8(200), uint8(5))
+	f.Fuzz(func(t *testing.T, frames []byte, chunk, read, replay uint8) {
+		data := append([]byte(http2.ClientPreface), frames...)
+		want, werr := h2.GuardRead(data, 0, len(data), []int{1 << 20}, false)
+		rp := min(int(replay), len(http2.ClientPreface))
+		for _, buffered := range []bool{false, true} {
+			got, err := h2.GuardRead(data, rp, int(chunk)+1, []int{int(read) + 1, 9, int(read)*37 + 1}, buffered)
+			assert.Equal(t, werr == nil, err == nil, "buffered=%v: %v / %v", buffered, err, werr)
+			if werr == nil {
+				// (A SETTINGS frame cut off by the end of the stream fails
+				// the read it arrived in, wherever the reads fell.)
+				assert.Equal(t, want, got, "buffered=%v", buffered)
+			}
+		}
+	})
+}
+
+// A flood seen while writes are queued for the connection ends the output
+// with GOAWAY(ENHANCE_YOUR_CALM) on a frame boundary, after whole frames
+// only, and nothing follows it.
+func TestGuard_TripWithWritesQueued(t *testing.T) {
+	var stream []byte
+	for i := range 60 {
+		n := []int{0, 10, 100, 5000, 9000, 16384}[i%6]
+		stream = append(stream, byte(n>>16), byte(n>>8), byte(n), 0x0, 0x0, 0, 0, 0, 1)
+		stream = append(stream, bytes.Repeat([]byte{byte(i)}, n)...)
+	}
+	for _, tc := range []struct {
+		name   string
+		chunk  int
+		tripAt int
+	}{
+		{"frame-sized writes", 0, 20},
+		{"small cuts", 700, 50},
+		{"large cuts", 12000, 10},
+		{"trip at once", 3000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var chunks [][]byte
+			if tc.chunk == 0 {
+				for rest := stream; len(rest) > 0; {
+					n := 9 + (int(rest[0])<<16 | int(rest[1])<<8 | int(rest[2]))
+					chunks = append(chunks, rest[:n])
+					rest = rest[n:]
+				}
+			} else {
+				for rest := stream; len(rest) > 0; {
+					n := min(tc.chunk, len(rest))
+					chunks = append(chunks, rest[:n])
+					rest = rest[n:]
+				}
+			}
+			out := h2.GuardWrites(chunks, tc.tripAt)
+			frames := refFrames(0, out)
+			require.NotEmpty(t, frames)
+			last := frames[len(frames)-1]
+			assert.Equal(t, uint32(0x7), last[1], "last frame is GOAWAY")
+			goAwayLen := 9 + int(last[0])
+			require.LessOrEqual(t, goAwayLen, len(out))
+			sent := out[:len(out)-goAwayLen]
+			assert.Equal(t, stream[:len(sent)], sent, "whole frames of the input, in order")
+			assert.Equal(t, uint32(http2.ErrCodeEnhanceYourCalm), binary.BigEndian.Uint32(out[len(out)-goAwayLen+13:]))
+			// sent ends on a frame boundary of the input
+			var total int
+			for _, f := range refFrames(0, sent) {
+				total += 9 + int(f[0])
+			}
+			assert.Equal(t, len(sent), total)
+		})
+	}
 }

@@ -69,7 +69,9 @@ type ServerOptions struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each Session write, so a client that keeps its
 	// flow-control window at zero stalls a stream for at most this long
-	// (then RST_STREAM). If zero, 60s; if negative, unbounded.
+	// (then RST_STREAM); a connection whose writes make no progress for
+	// this long (the client stopped reading it) is closed. If zero, 60s;
+	// if negative, unbounded.
 	WriteTimeout time.Duration
 	// PingInterval sends a PING after this long without a frame from the
 	// client; no answer within PingTimeout closes the connection. If zero,
@@ -199,6 +201,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			localResets:     o.LocalResetLimit,
 			empty:           o.EmptyFrameLimit,
 			countError:      o.CountError,
+			writeTimeout:    max(o.WriteTimeout, 0),
 		},
 		conns: make(map[*guard]struct{}),
 	}
@@ -275,11 +278,15 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, h Handler) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
+	wd := newWatchdog(s.opts.ReadTimeout, s.opts.WriteTimeout)
+	if wd != nil {
+		defer wd.stop()
+	}
 	s.h2.ServeConn(conn, &http2.ServeConnOpts{
 		Context:    ctx,
 		BaseConfig: s.base,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.serveStream(w, r, h)
+			s.serveStream(w, r, h, wd)
 		}),
 	})
 	_ = g.Close()
@@ -291,9 +298,9 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, h Handler) error {
 }
 
 // serveStream adapts one x/net/http2 request to a Session.
-func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, h Handler) {
-	req, err := requestHeaderFromHTTP(r)
-	if err != nil {
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, h Handler, wd *watchdog) {
+	sess := &Session{r: r, opts: &s.opts, wd: wd}
+	if err := requestHeaderFromHTTP(&sess.req, r); err != nil {
 		// x/net/http2 has validated names and values; what is left is a
 		// target or method httpheader refuses.
 		w.Header()["Content-Type"] = nil
@@ -301,8 +308,22 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, h Handler) 
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	sess := &Session{w: w, r: r, rc: http.NewResponseController(w), req: req, opts: &s.opts}
-	defer sess.stopTimers()
+	if sw, ok := w.(streamWriter); ok {
+		sess.w = sw
+	} else {
+		sess.w = controllerWriter{w, http.NewResponseController(w)}
+	}
+	if wd != nil {
+		wd.add(sess)
+	}
+	defer func() {
+		if wd != nil {
+			wd.remove(sess)
+		}
+		sess.mu.Lock()
+		sess.finished = true
+		sess.mu.Unlock()
+	}()
 	h.ServeStream(sess)
 	if sess.aborted() || !sess.headerWritten {
 		// Reset the stream with INTERNAL_ERROR; x/net/http2 recovers this.

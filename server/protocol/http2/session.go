@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,30 +27,60 @@ var ErrNoResponseHeader = errors.New("http2: response header not written")
 // must be called from the handler's goroutine, except Abort and Context,
 // which may be called from any goroutine.
 type Session struct {
-	w    http.ResponseWriter
+	w    streamWriter
 	r    *http.Request
-	rc   *http.ResponseController
-	req  *httpheader.RequestHeader
+	req  httpheader.RequestHeader // one allocation with the Session
 	opts *ServerOptions
 
 	headerWritten bool
+	headPending   bool // a final head x/net/http2 has not been told to send
 	ended         bool
 	bodyEOF       bool
 	abort         atomic.Bool
 	readExpired   atomic.Bool
 	writeExpired  atomic.Bool
 
-	readTimer, writeTimer *time.Timer
+	// Timeouts (see watchdog): when the current read or write began, on
+	// wd's clock, or 0.
+	wd                    *watchdog
+	wdPrev, wdNext        *Session
+	readSince, writeSince atomic.Int64
+
+	// mu orders Abort against the end of the handler, after which the
+	// ResponseWriter belongs to x/net/http2 again.
+	mu       sync.Mutex
+	finished bool
 
 	bodyRead, bodySent int64
+
+	headVals [8]string // backing array of the final head's values
 }
+
+// streamWriter is what x/net/http2's ResponseWriter offers; calling it
+// directly saves the http.ResponseController each stream would allocate.
+type streamWriter interface {
+	http.ResponseWriter
+	FlushError() error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// controllerWriter adapts a ResponseWriter without those methods.
+type controllerWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (c controllerWriter) FlushError() error                  { return c.rc.Flush() }
+func (c controllerWriter) SetReadDeadline(t time.Time) error  { return c.rc.SetReadDeadline(t) }
+func (c controllerWriter) SetWriteDeadline(t time.Time) error { return c.rc.SetWriteDeadline(t) }
 
 // Request returns the request header: method and :path as the request line,
 // :authority as the first field "host", then the other fields with their
 // HTTP/2 (lower-case) names, cookie crumbs joined with "; ". Fields of
 // different names come in name order: x/net/http2 keeps no order between
 // them. The version is HTTP/2. The handler may modify it.
-func (s *Session) Request() *httpheader.RequestHeader { return s.req }
+func (s *Session) Request() *httpheader.RequestHeader { return &s.req }
 
 // Context is canceled when the client resets the stream or the connection
 // ends.
@@ -70,19 +101,12 @@ func (s *Session) ReadBody(p []byte) (int, error) {
 	if s.bodyEOF {
 		return 0, io.EOF
 	}
-	if d := s.opts.ReadTimeout; d > 0 {
-		if s.readTimer == nil {
-			s.readTimer = time.AfterFunc(d, func() {
-				s.readExpired.Store(true)
-				_ = s.rc.SetReadDeadline(time.Unix(1, 0))
-			})
-		} else {
-			s.readTimer.Reset(d)
-		}
+	if s.wd != nil && s.wd.readTimeout > 0 {
+		s.readSince.Store(s.wd.now())
 	}
 	n, err := s.r.Body.Read(p)
-	if s.readTimer != nil {
-		s.readTimer.Stop()
+	if s.wd != nil {
+		s.readSince.Store(0)
 	}
 	s.bodyRead += int64(n)
 	switch {
@@ -131,6 +155,40 @@ func (s *Session) ResponseWritten() bool { return s.headerWritten }
 // by more headers. With end set, the response has no body and ends when the
 // handler returns.
 func (s *Session) WriteResponseHeader(resp *httpheader.ResponseHeader, end bool) error {
+	if err := s.writeHead(resp, end); err != nil || end || !s.headerWritten {
+		return err
+	}
+	return s.flush()
+}
+
+// BufferResponseHeader is WriteResponseHeader(resp, false) for a head that
+// may wait a moment: a final head is kept and sent in the same flush as the
+// first body bytes (WriteBody), the trailers (WriteTrailers), or at Flush
+// or the handler's return, whichever comes first; a small response then
+// costs the client connection one write instead of two. Its checks and
+// effects on the Session are those of WriteResponseHeader, at once; write
+// errors are reported by the call that writes. A 1xx head is sent at once.
+//
+// Use it when the body (or the end of the response) follows without
+// waiting, and call Flush before waiting for anything, so that the client
+// does not wait for the head meanwhile.
+func (s *Session) BufferResponseHeader(resp *httpheader.ResponseHeader) error {
+	return s.writeHead(resp, false)
+}
+
+// Flush sends what the Session holds: a head kept by BufferResponseHeader.
+// Body bytes are sent by WriteBody itself. It is a no-op when nothing is
+// held.
+func (s *Session) Flush() error {
+	if !s.headPending || s.abort.Load() {
+		return nil
+	}
+	s.headPending = false
+	return s.flush()
+}
+
+// writeHead is WriteResponseHeader without the flush.
+func (s *Session) writeHead(resp *httpheader.ResponseHeader, end bool) error {
 	if s.ended || s.abort.Load() {
 		return ErrResponseDone
 	}
@@ -148,24 +206,36 @@ func (s *Session) WriteResponseHeader(resp *httpheader.ResponseHeader, end bool)
 		clear(h)
 		return nil
 	}
-	setHTTPFields(h, &resp.Header, false)
+	// x/net/http2 copies the map at WriteHeader; the values may live in
+	// the Session (a final head is written once).
+	setHTTPFieldsIn(h, &resp.Header, false, s.headVals[:])
 	if _, ok := h["Content-Type"]; !ok {
 		h["Content-Type"] = nil // no sniffing
 	}
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = nil
 	}
+	if !end {
+		if _, ok := h["Content-Length"]; !ok {
+			// x/net/http2 adds the length of a body written whole before
+			// the head goes out; the head is sent as written instead,
+			// whether or not it waited for the body.
+			h["Content-Length"] = nil
+		}
+		s.headPending = true
+	}
 	s.w.WriteHeader(status)
 	s.headerWritten = true
 	if end {
 		s.ended = true
-		return nil
 	}
-	return s.flush()
+	return nil
 }
 
-// WriteBody writes response body bytes and sends them at once. With end
-// set, the body is complete. Each write takes at most
+// WriteBody writes response body bytes and sends them at once (with a head
+// kept by BufferResponseHeader). With end set, the body is complete: what
+// x/net/http2 still buffers of it (up to 4 KiB) goes out with the end of
+// the stream when the handler returns, in one flush. Each write takes at most
 // ServerOptions.WriteTimeout, which bounds a client that keeps its
 // flow-control window closed; after that the stream is reset and a
 // *perr.Error of type WriteTimedout returned.
@@ -182,10 +252,11 @@ func (s *Session) WriteBody(data []byte, end bool) error {
 	if len(data) == 0 {
 		return nil
 	}
+	s.headPending = false // the head goes out with these bytes
 	s.armWrite()
 	n, err := s.w.Write(data)
 	if err == nil && !end {
-		err = s.rc.Flush()
+		err = s.w.FlushError()
 	}
 	s.disarmWrite()
 	s.bodySent += int64(n)
@@ -215,39 +286,53 @@ func (s *Session) WriteTrailers(t *httpheader.Header) error {
 
 // Abort resets the stream with RST_STREAM(INTERNAL_ERROR) now; the client
 // sees the response fail. Later writes return ErrResponseDone. It may be
-// called from any goroutine.
+// called from any goroutine; once the handler has returned it does nothing.
 func (s *Session) Abort() {
 	if s.abort.Swap(true) {
 		return
 	}
-	_ = s.rc.SetWriteDeadline(time.Unix(1, 0)) // resets the stream at once
+	s.mu.Lock()
+	if !s.finished {
+		_ = s.w.SetWriteDeadline(time.Unix(1, 0)) // resets the stream at once
+	}
+	s.mu.Unlock()
 }
 
 func (s *Session) aborted() bool { return s.abort.Load() }
 
 func (s *Session) flush() error {
 	s.armWrite()
-	err := s.rc.Flush()
+	err := s.w.FlushError()
 	s.disarmWrite()
 	return s.writeErr(err)
 }
 
 func (s *Session) armWrite() {
-	if d := s.opts.WriteTimeout; d > 0 {
-		if s.writeTimer == nil {
-			s.writeTimer = time.AfterFunc(d, func() {
-				s.writeExpired.Store(true)
-				_ = s.rc.SetWriteDeadline(time.Unix(1, 0))
-			})
-		} else {
-			s.writeTimer.Reset(d)
-		}
+	if s.wd != nil && s.wd.writeTimeout > 0 {
+		s.writeSince.Store(s.wd.now())
 	}
 }
 
 func (s *Session) disarmWrite() {
-	if s.writeTimer != nil {
-		s.writeTimer.Stop()
+	if s.wd != nil {
+		s.writeSince.Store(0)
+	}
+}
+
+// expireRead and expireWrite end the read or write that began at since,
+// if it is still the one in progress. The watchdog calls them, holding its
+// lock, while s is registered (so its ResponseWriter is valid).
+func (s *Session) expireRead(since int64) {
+	if s.readSince.CompareAndSwap(since, 0) {
+		s.readExpired.Store(true)
+		_ = s.w.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+func (s *Session) expireWrite(since int64) {
+	if s.writeSince.CompareAndSwap(since, 0) {
+		s.writeExpired.Store(true)
+		_ = s.w.SetWriteDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -259,14 +344,5 @@ func (s *Session) writeErr(err error) error {
 		return perr.Because(perr.WriteTimedout, "write h2 response", err).AsDown()
 	default:
 		return perr.Because(perr.WriteError, "write h2 response", err).AsDown()
-	}
-}
-
-func (s *Session) stopTimers() {
-	if s.readTimer != nil {
-		s.readTimer.Stop()
-	}
-	if s.writeTimer != nil {
-		s.writeTimer.Stop()
 	}
 }
