@@ -213,13 +213,17 @@ func (p *Proxy[C]) ServeConn(ctx context.Context, conn *listener.Conn, shutdown 
 			_ = rc.Close()
 			return
 		}
-		nc = rc
 		if isH2 {
-			p.serveH2(ctx, nc, ci, shutdown)
+			p.serveH2(ctx, rc, ci, shutdown)
 			return
 		}
+		// HTTP/1 parses the peeked bytes itself and then uses the
+		// connection directly (vectored writes, no wrapper per call).
+		raw, peeked := http2.Replayed(rc)
+		p.serveH1(ctx, raw, peeked, ci, shutdown)
+		return
 	}
-	p.serveH1(ctx, nc, ci, shutdown)
+	p.serveH1(ctx, nc, nil, ci, shutdown)
 }
 
 // connInfo are the facts about a downstream connection.

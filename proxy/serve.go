@@ -76,8 +76,13 @@ func (st *reqState[C]) reset(requests int) {
 
 // serveH1 serves an HTTP/1 downstream connection: requests one after the
 // other while the connection stays reusable.
-func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, ci connInfo, shutdown <-chan struct{}) {
-	hs := http1.NewServerSession(nc, &p.opts.Downstream)
+// peeked holds bytes already read from nc (by the h2c preface check).
+func (p *Proxy[C]) serveH1(ctx context.Context, nc net.Conn, peeked []byte, ci connInfo, shutdown <-chan struct{}) {
+	hs, err := http1.NewServerSessionBuffered(nc, &p.opts.Downstream, peeked)
+	if err != nil { // not expected: the preface check reads 24 bytes at most
+		_ = nc.Close()
+		return
+	}
 	st := p.newState(ctx, ci, shutdown)
 	st.s.h1 = hs
 	defer func() {

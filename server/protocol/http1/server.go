@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -69,6 +70,23 @@ func NewServerSession(conn net.Conn, opts *Options) *ServerSession {
 	s.dl.init(conn, true)
 	s.rd.dl = &s.dl
 	return s
+}
+
+// NewServerSessionBuffered is NewServerSession for a connection whose
+// first bytes were already read from it, by a protocol sniffer for
+// instance (see http2.PeekPreface and http2.Replayed): the session parses
+// buffered before reading conn. buffered may be at most 16 KiB; it is
+// copied.
+func NewServerSessionBuffered(conn net.Conn, opts *Options, buffered []byte) (*ServerSession, error) {
+	if len(buffered) > minBuffer {
+		return nil, errors.New("http1: more than 16 KiB of buffered bytes")
+	}
+	s := NewServerSession(conn, opts)
+	if len(buffered) > 0 {
+		s.rd.buf = smallBufs.Get().(*[]byte)
+		s.rd.w = copy(*s.rd.buf, buffered)
+	}
+	return s, nil
 }
 
 // ReadRequest reads the next request head. It returns false with a nil

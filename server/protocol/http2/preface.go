@@ -57,6 +57,19 @@ func PeekPreface(c net.Conn, deadline time.Time) (isH2 bool, rc net.Conn, err er
 	return true, newReplayConn(c, buf), nil
 }
 
+// Replayed splits a connection returned by [PeekPreface] into the
+// connection it wraps and the bytes it has yet to replay, for a caller
+// that hands both to a parser able to start from buffered bytes (such as
+// http1.NewServerSessionBuffered) and so reads and writes the connection
+// itself, with no wrapper in between. Any other connection is returned as
+// it is, with no bytes. The wrapper must not be used afterwards.
+func Replayed(c net.Conn) (net.Conn, []byte) {
+	if rc, ok := c.(*replayConn); ok {
+		return rc.Conn, rc.buf
+	}
+	return c, nil
+}
+
 // replayConn returns buffered bytes before reading from the connection.
 type replayConn struct {
 	net.Conn

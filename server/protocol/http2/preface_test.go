@@ -106,3 +106,30 @@ func TestPeekPreface_RoutesH2C(t *testing.T) {
 	tr.CloseIdleConnections()
 	require.NoError(t, <-done)
 }
+
+// TestReplayed: the connection under PeekPreface's result and the peeked
+// bytes together give exactly what the client sent.
+func TestReplayed(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	const req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	go func() {
+		_, _ = client.Write([]byte(req))
+		_ = client.Close()
+	}()
+	isH2, rc, err := h2.PeekPreface(server, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.False(t, isH2)
+	raw, peeked := h2.Replayed(rc)
+	defer raw.Close()
+	assert.Equal(t, server, raw, "the very connection, unwrapped")
+	assert.NotEmpty(t, peeked)
+	rest, _ := io.ReadAll(raw)
+	assert.Equal(t, req, string(peeked)+string(rest))
+
+	other, _ := net.Pipe()
+	defer other.Close()
+	c, b := h2.Replayed(other)
+	assert.Equal(t, other, c)
+	assert.Nil(t, b)
+}
