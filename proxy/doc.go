@@ -132,7 +132,7 @@
 //
 //	Options.MaxRetries        16 attempts
 //	Options.RetryBufferSize   64 KiB
-//	Options.BodyBufferSize    32 KiB per direction
+//	Options.BodyBufferSize    64 KiB per direction, pooled
 //	Options.Downstream        http1 defaults (30 s header, 60 s body, 30 s write, 60 s keep-alive)
 //	Options.DownstreamH2      http2 defaults (100 streams, 64 KiB header list, ...)
 //	Options.H2C               off (cleartext is HTTP/1 only)

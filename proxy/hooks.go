@@ -83,8 +83,9 @@ type Hooks[C any] struct {
 	// request header goes upstream (s.SetRequestBodyModified, e.g. in
 	// UpstreamRequestFilter): Content-Length is then dropped and the body
 	// sent chunked (HTTP/1) or unsized (HTTP/2). Chunks replayed from the
-	// retry buffer on a retry pass through it again. Nil: bodies stream
-	// untouched. An error ends this attempt.
+	// retry buffer on a retry pass through it again. *body points into a
+	// buffer the proxy reuses: copy what must outlive the call. Nil: bodies
+	// stream untouched. An error ends this attempt.
 	RequestBodyFilter func(s *Session, body *[]byte, eos bool, c *C) error
 
 	// UpstreamResponseFilter sees each response header from upstream
@@ -99,7 +100,8 @@ type Hooks[C any] struct {
 	ResponseFilter func(s *Session, resp *httpheader.ResponseHeader, c *C) error
 
 	// UpstreamResponseBodyFilter sees each response body chunk as read
-	// from upstream. Returning d > 0 sleeps d before the chunk goes on
+	// from upstream (in a buffer the proxy reuses, like every body chunk a
+	// filter sees). Returning d > 0 sleeps d before the chunk goes on
 	// (throttling). Nil: nothing.
 	UpstreamResponseBodyFilter func(s *Session, body *[]byte, eos bool, c *C) (time.Duration, error)
 

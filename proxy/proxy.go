@@ -27,8 +27,8 @@ const (
 	// replay on a retry.
 	DefaultRetryBufferSize = 64 << 10
 	// DefaultBodyBufferSize is the size of the buffers bodies are copied
-	// through, one per direction.
-	DefaultBodyBufferSize = 32 << 10
+	// through, one per direction of an exchange in progress.
+	DefaultBodyBufferSize = 64 << 10
 )
 
 // Options configures a Proxy. The zero value is ready to use.
@@ -40,8 +40,9 @@ type Options struct {
 	// retry can replay them; a longer body cannot be retried once sent. If
 	// zero, 64 KiB; negative: nothing is kept.
 	RetryBufferSize int
-	// BodyBufferSize is the size of the copy buffer of each direction. If
-	// zero, 32 KiB.
+	// BodyBufferSize is the size of the copy buffer of each direction
+	// (the most read or written at once). Buffers are pooled: a body being
+	// copied holds one, an idle keep-alive connection none. If zero, 64 KiB.
 	BodyBufferSize int
 
 	// Downstream configures HTTP/1 client connections: limits, header,
@@ -106,6 +107,7 @@ type Proxy[C any] struct {
 	ownConns bool
 	h2srv    *http2.Server
 	h2states sync.Pool // *reqState[C] of finished HTTP/2 streams
+	bodyBufs sync.Pool // *[]byte of opts.BodyBufferSize
 	h2cli    *http2.Client
 	log      *slog.Logger
 	closed   atomic.Bool
@@ -271,3 +273,15 @@ func headerTimeout(o *http1.Options) time.Duration {
 	}
 	return http1.DefaultHeaderTimeout
 }
+
+// bodyBuf returns a body copy buffer; give it back with putBodyBuf once
+// nothing refers to it.
+func (p *Proxy[C]) bodyBuf() *[]byte {
+	if b, ok := p.bodyBufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, p.opts.BodyBufferSize)
+	return &b
+}
+
+func (p *Proxy[C]) putBodyBuf(b *[]byte) { p.bodyBufs.Put(b) }

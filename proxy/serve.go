@@ -23,9 +23,7 @@ type reqState[C any] struct {
 	c   C
 	req httpheader.RequestHeader // upstream request
 
-	respBuf []byte
-	reqBuf  []byte
-	bodyCh  chan error
+	bodyCh chan error
 
 	detached   bool // an HTTP/2 request body reader outlives the attempt
 	hasBody    bool // the downstream request has a body

@@ -484,10 +484,9 @@ func (p *Proxy[C]) sendBody(st *reqState[C], up upstream) error {
 	if st.bodyEOF {
 		return up.finishBody(p.requestTrailers(s))
 	}
-	if st.reqBuf == nil {
-		st.reqBuf = make([]byte, p.opts.BodyBufferSize)
-	}
-	buf := st.reqBuf
+	bp := p.bodyBuf()
+	defer p.putBodyBuf(bp)
+	buf := *bp
 	for {
 		n, rerr := s.readBody(buf)
 		s.reqBytes.Add(int64(n))
@@ -615,10 +614,9 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 	if end {
 		return nil
 	}
-	if st.respBuf == nil {
-		st.respBuf = make([]byte, p.opts.BodyBufferSize)
-	}
-	buf := st.respBuf
+	bp := p.bodyBuf()
+	defer p.putBodyBuf(bp)
+	buf := *bp
 	// remaining counts down a known length, so that the last chunk carries
 	// the end of the response (one HTTP/2 DATA frame with END_STREAM).
 	// Only an HTTP/1 upstream's Content-Length proves nothing follows the

@@ -34,18 +34,32 @@ type bodyWriter struct {
 
 	// held is set while *head holds a message head not yet written: it goes
 	// out with the first body bytes (one write), at finish or at flush.
-	held bool
-	head *[]byte
+	held    bool
+	head    *[]byte
+	copyMax int // coalesceMax or coalesceVecMax
 }
 
 // coalesceMax is the most body bytes copied behind a held head so that
-// both go out in one write; larger bodies are written as a vector.
-const coalesceMax = 16 << 10
+// both go out in one write; larger bodies are written as a vector. On a
+// connection with vectored writes (writev: TCP and Unix sockets) only up
+// to coalesceVecMax is copied, since the vector costs the same one system
+// call without the copy; TLS would send a vector as two records, so there
+// the copy is worth more.
+const (
+	coalesceMax    = 16 << 10
+	coalesceVecMax = 2 << 10
+)
 
 func (bw *bodyWriter) reset(conn net.Conn, dl *deadlines, fr Framing, src perr.Source, timeout time.Duration) {
 	bw.conn, bw.dl, bw.kind, bw.left, bw.src, bw.timeout = conn, dl, fr.Kind, fr.Length, src, timeout
 	bw.done, bw.written = fr.Kind == BodyNone, 0
 	bw.held = false
+	switch conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		bw.copyMax = coalesceVecMax
+	default:
+		bw.copyMax = coalesceMax
+	}
 }
 
 // hold keeps the head in *head for the first write (see held).
@@ -66,7 +80,7 @@ func (bw *bodyWriter) flush() error {
 func (bw *bodyWriter) writeRaw(b []byte) error {
 	if bw.held {
 		bw.held = false
-		if len(b) <= coalesceMax {
+		if len(b) <= bw.copyMax {
 			*bw.head = append(*bw.head, b...)
 			return bw.writeDirect(*bw.head)
 		}
