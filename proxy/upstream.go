@@ -201,11 +201,9 @@ func (u *h2Upstream) release(bool) {
 	u.wr.stop()
 	_ = u.st.Close()
 }
-func (u *h2Upstream) abort() {
-	u.rd.stop()
-	u.wr.stop()
-	_ = u.st.Close()
-}
+// abort may run while another goroutine reads or writes the stream, so it
+// leaves the watches alone (a watch firing later closes a closed stream).
+func (u *h2Upstream) abort() { _ = u.st.Close() }
 
 // asError returns err as a *perr.Error, wrapping a plain error as Internal.
 func asError(err error) *perr.Error {
