@@ -16,7 +16,8 @@ import (
 
 // reqState is what one downstream connection (HTTP/1) or stream (HTTP/2)
 // keeps between its requests: the Session, the context C, the upstream
-// request and the copy buffers, all reused.
+// request and the last upstream client session, all reused (body copy
+// buffers come from a pool while a body is copied).
 type reqState[C any] struct {
 	p   *Proxy[C]
 	s   Session
@@ -183,7 +184,8 @@ func (p *Proxy[C]) serveH2(ctx context.Context, nc net.Conn, ci connInfo, shutdo
 }
 
 // h2State returns the state for a new HTTP/2 stream: a finished stream's,
-// so that its copy buffers and headers are not allocated per stream.
+// so that its headers and upstream client session are not allocated per
+// stream.
 func (p *Proxy[C]) h2State(ctx context.Context, ci connInfo, shutdown <-chan struct{}) *reqState[C] {
 	st, _ := p.h2states.Get().(*reqState[C])
 	if st == nil {
