@@ -201,6 +201,7 @@ func (u *h2Upstream) release(bool) {
 	u.wr.stop()
 	_ = u.st.Close()
 }
+
 // abort may run while another goroutine reads or writes the stream, so it
 // leaves the watches alone (a watch firing later closes a closed stream).
 func (u *h2Upstream) abort() { _ = u.st.Close() }
