@@ -41,9 +41,15 @@ type Config struct {
 	// it, on a goroutine of its own so that a slow client never delays other
 	// accepts. If nil, connections are plaintext.
 	TLS Handshaker
-	// HandshakeTimeout bounds each TLS handshake; the connection is closed
-	// when it expires. If zero, DefaultHandshakeTimeout (60 s). Negative is
-	// an error.
+	// Preamble, if set, runs on every accepted connection before TLS (or
+	// alone, for a plaintext listener), on the same goroutine and within
+	// the same HandshakeTimeout: a PROXY protocol header reader, for
+	// instance (see the proxyproto package). The conn it returns is what
+	// TLS runs on and what Accept returns without TLS. If nil, nothing.
+	Preamble Handshaker
+	// HandshakeTimeout bounds each handshake (Preamble and TLS together);
+	// the connection is closed when it expires. If zero,
+	// DefaultHandshakeTimeout (60 s). Negative is an error.
 	HandshakeTimeout time.Duration
 
 	// ReusePort sets SO_REUSEPORT before bind, so several sockets (in this

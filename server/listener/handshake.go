@@ -65,8 +65,9 @@ var errNilConn = errors.New("handshaker returned a nil conn")
 // aLongTimeAgo is a deadline in the past, to make blocked I/O return now.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// acceptLoop accepts sockets for a TLS listener and hands each to its own
-// handshake goroutine, so a silent client never holds up the next accept.
+// acceptLoop accepts sockets for a TLS listener (or one with a Preamble)
+// and hands each to its own handshake goroutine, so a silent client never
+// holds up the next accept.
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
 	for {
@@ -81,7 +82,8 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
-// handshake runs the Handshaker on raw and offers the result to Accept.
+// handshake runs the Preamble and the TLS Handshaker on raw and offers the
+// result to Accept.
 func (l *Listener) handshake(raw net.Conn, accepted time.Time) {
 	defer l.wg.Done()
 	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.HandshakeTimeout)
@@ -91,9 +93,18 @@ func (l *Listener) handshake(raw net.Conn, accepted time.Time) {
 	// Close interrupts handshakers that watch only raw, not ctx.
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(aLongTimeAgo) })
 
-	c, err := l.cfg.TLS.Handshake(ctx, raw)
-	if err == nil && c == nil {
-		err = errNilConn
+	c, err := raw, error(nil)
+	if l.cfg.Preamble != nil {
+		c, err = l.cfg.Preamble.Handshake(ctx, raw)
+		if err == nil && c == nil {
+			err = errNilConn
+		}
+	}
+	if err == nil && l.cfg.TLS != nil {
+		c, err = l.cfg.TLS.Handshake(ctx, c)
+		if err == nil && c == nil {
+			err = errNilConn
+		}
 	}
 	if !stop() && err == nil {
 		// ctx ended as the handshake finished: the AfterFunc may have
@@ -117,7 +128,7 @@ func (l *Listener) handshake(raw net.Conn, accepted time.Time) {
 	}
 	_ = raw.SetDeadline(time.Time{})
 	select {
-	case l.ready <- Conn{Conn: c, Raw: raw, TLS: true, Accepted: accepted, Key: l.cfg.Addr}:
+	case l.ready <- Conn{Conn: c, Raw: raw, TLS: l.cfg.TLS != nil, Accepted: accepted, Key: l.cfg.Addr}:
 	case <-l.ctx.Done():
 		c.Close()
 	}

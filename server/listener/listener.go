@@ -229,7 +229,7 @@ func newListener(ctx context.Context, c Config, ln net.Listener, env *sysEnv, ad
 		l.path, l.pathFI = c.Addr, fi
 		l.unlink.Store(true)
 	}
-	if c.TLS != nil {
+	if c.TLS != nil || c.Preamble != nil {
 		l.ready = make(chan Conn)
 		l.loopDone = make(chan struct{})
 		l.wg.Add(1)
