@@ -117,6 +117,12 @@ type Service struct {
 	// H2C accepts HTTP/2 over cleartext (prior knowledge) on the plain
 	// listeners. If false, plain listeners speak HTTP/1 only.
 	H2C bool
+	// XForwarded appends the client's address to X-Forwarded-For and sets
+	// X-Forwarded-Proto (http or https) on requests sent upstream. The
+	// client address is the connection's peer, or the PROXY protocol
+	// header's source on a listen entry with proxy_protocol. If false,
+	// neither is added (a client's own X-Forwarded-For passes as sent).
+	XForwarded bool
 	// Routes map requests to upstreams; the first match wins. Set by
 	// routes, or by upstream: NAME or respond: {…} (one route matching
 	// everything).
@@ -174,6 +180,12 @@ type Listen struct {
 	Addr string
 	// TLS, if not nil, serves TLS on the socket.
 	TLS *ListenTLS
+	// ProxyProtocol requires a PROXY protocol header (v1 or v2, HAProxy's)
+	// before anything else on every connection, and takes the client
+	// address from it: for a listener reachable only from a load balancer
+	// that sends one (AWS NLB, HAProxy, …). A connection without a valid
+	// header is closed. If false, a header is not expected.
+	ProxyProtocol bool
 
 	line int
 }
@@ -541,7 +553,8 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 					d.str(n, f, &l.Addr)
 				} else {
 					d.fields(n, f, map[string]func(*yaml.Node, string){
-						"addr": func(v *yaml.Node, f string) { d.str(v, f, &l.Addr) },
+						"addr":           func(v *yaml.Node, f string) { d.str(v, f, &l.Addr) },
+						"proxy_protocol": func(v *yaml.Node, f string) { d.boolean(v, f, &l.ProxyProtocol) },
 						"tls": func(v *yaml.Node, f string) {
 							l.TLS = &ListenTLS{}
 							d.fields(v, f, map[string]func(*yaml.Node, string){
@@ -563,7 +576,8 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 				s.Listen = append(s.Listen, l)
 			})
 		},
-		"h2c": func(v *yaml.Node, f string) { d.boolean(v, f, &s.H2C) },
+		"h2c":         func(v *yaml.Node, f string) { d.boolean(v, f, &s.H2C) },
+		"x_forwarded": func(v *yaml.Node, f string) { d.boolean(v, f, &s.XForwarded) },
 		"upstream": func(v *yaml.Node, f string) {
 			if d.str(v, f, &single) {
 				singleNode = v

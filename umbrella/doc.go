@@ -51,11 +51,13 @@
 //	log_level                         debug|info|warn|error info
 //	services[]                        list, at least one
 //	  name                            string, unique       service<N>
-//	  listen[]                        addr or {addr, tls}  required
+//	  listen[]                        addr or {addr, …}    required
 //	    addr                          host:port            required
+//	    proxy_protocol                bool                 false (true: a PROXY v1/v2 header is required)
 //	    tls.cert, tls.key             PEM file             required with tls
 //	    tls.client_ca                 PEM file             none (no mTLS)
 //	  h2c                             bool                 false
+//	  x_forwarded                     bool                 false (true: X-Forwarded-For/-Proto upstream)
 //	  routes[]                        first match wins     required (or upstream / respond)
 //	    host                          name or *.suffix     any host
 //	    path_prefix                   /path                /

@@ -22,6 +22,7 @@ import (
 	"github.com/pingora-go/pingora/server"
 	"github.com/pingora-go/pingora/server/connector"
 	"github.com/pingora-go/pingora/server/listener"
+	"github.com/pingora-go/pingora/server/listener/proxyproto"
 	"github.com/pingora-go/pingora/server/metrics"
 	"github.com/pingora-go/pingora/tlsbackend"
 	"github.com/prometheus/client_golang/prometheus"
@@ -272,10 +273,12 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 		}
 		app.cur.Store(in.gen.services[sc.Name])
 		px, err := proxy.New(app.hooks(), proxy.Options{
-			MaxRetries: cfg.Server.MaxRetries,
-			H2C:        sc.H2C,
-			Connector:  in.conns,
-			Logger:     env.log.With("service", sc.Name),
+			MaxRetries:      cfg.Server.MaxRetries,
+			H2C:             sc.H2C,
+			XForwardedFor:   sc.XForwarded,
+			XForwardedProto: sc.XForwarded,
+			Connector:       in.conns,
+			Logger:          env.log.With("service", sc.Name),
 		})
 		if err != nil {
 			in.close()
@@ -294,6 +297,16 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 				}
 				lc.TLS = hs
 				in.certs = append(in.certs, store)
+			}
+			if l.ProxyProtocol {
+				// Read before TLS, off the accept loop, within the
+				// listener's handshake timeout.
+				pp, err := proxyproto.NewHandshaker(proxyproto.Options{}, nil)
+				if err != nil {
+					in.close()
+					return nil, fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
+				}
+				lc.Preamble = pp
 			}
 			ls.AddListener(lc)
 		}
@@ -502,8 +515,8 @@ func (in *instance) reload(ctx context.Context) error {
 			in.env.log.Warn("new service ignored until a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
 			continue
 		}
-		if prev := old.cfg.Service(s.Name); prev != nil && (!sameListen(prev.Listen, s.Listen) || prev.H2C != s.H2C) {
-			in.env.log.Warn("listener changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
+		if prev := old.cfg.Service(s.Name); prev != nil && (!sameListen(prev.Listen, s.Listen) || prev.H2C != s.H2C || prev.XForwarded != s.XForwarded) {
+			in.env.log.Warn("listener, h2c and x_forwarded changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
 		}
 		if prev := old.cfg.Service(s.Name); prev != nil && !sameExporter(prev.Tracing, s.Tracing) {
 			in.env.log.Warn("tracing.otlp_endpoint, service_name and sample_ratio changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
@@ -582,7 +595,8 @@ func sameListen(a, b []Listen) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Addr != b[i].Addr || (a[i].TLS == nil) != (b[i].TLS == nil) || a[i].TLS != nil && *a[i].TLS != *b[i].TLS {
+		if a[i].Addr != b[i].Addr || a[i].ProxyProtocol != b[i].ProxyProtocol ||
+			(a[i].TLS == nil) != (b[i].TLS == nil) || a[i].TLS != nil && *a[i].TLS != *b[i].TLS {
 			return false
 		}
 	}

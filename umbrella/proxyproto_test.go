@@ -1,0 +1,73 @@
+package umbrella
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRun_ProxyProtocol: a listener with proxy_protocol takes the client
+// address from the PROXY header (v1 and v2) and closes connections that
+// do not start with one; the listener without it is unaffected.
+func TestRun_ProxyProtocol(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("X-Forwarded-For"))
+	}))
+	t.Cleanup(origin.Close)
+	behindLB, direct := freePort(t), freePort(t)
+	runInProcess(t, fmt.Sprintf(`services:
+  - name: web
+    listen:
+      - {addr: %s, proxy_protocol: true}
+      - %s
+    upstream: app
+    x_forwarded: true
+upstreams:
+  app:
+    peers: [%s]
+`, behindLB, direct, origin.Listener.Addr()))
+
+	request := "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+	v2 := []byte("\r\n\r\n\x00\r\nQUIT\n" + // signature
+		"\x21\x11\x00\x0c" + // v2 PROXY, TCP over IPv4, 12 address bytes
+		"\xcb\x00\x71\x05" + "\x7f\x00\x00\x01" + // 203.0.113.5 -> 127.0.0.1
+		"\x30\x39\x00\x50") // 12345 -> 80
+	cases := []struct {
+		name     string
+		addr     string
+		preamble string
+		want     string // X-Forwarded-For the origin saw; "" means the connection is refused
+	}{
+		{"v1", behindLB, "PROXY TCP4 192.0.2.9 127.0.0.1 5555 80\r\n", "192.0.2.9"},
+		{"v2", behindLB, string(v2), "203.0.113.5"},
+		{"missing-header-closed", behindLB, "", ""},
+		{"direct-listener-unaffected", direct, "", "127.0.0.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", tc.addr)
+			require.NoError(t, err)
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, err = io.WriteString(c, tc.preamble+request)
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if tc.want == "" {
+				assert.Error(t, err, "no response without a PROXY header")
+				return
+			}
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			assert.Equal(t, 200, resp.StatusCode)
+			assert.Equal(t, tc.want, string(body))
+		})
+	}
+}
