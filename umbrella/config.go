@@ -186,6 +186,11 @@ type Listen struct {
 	// that sends one (AWS NLB, HAProxy, …). A connection without a valid
 	// header is closed. If false, a header is not expected.
 	ProxyProtocol bool
+	// ProxyProtocolFrom lists the addresses (CIDR prefixes, or single
+	// addresses) the load balancers connect from; with ProxyProtocol set,
+	// a connection from anywhere else is closed before its header is read
+	// (nginx's set_real_ip_from). If empty, any source may send a header.
+	ProxyProtocolFrom []netip.Prefix
 
 	line int
 }
@@ -555,6 +560,20 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 					d.fields(n, f, map[string]func(*yaml.Node, string){
 						"addr":           func(v *yaml.Node, f string) { d.str(v, f, &l.Addr) },
 						"proxy_protocol": func(v *yaml.Node, f string) { d.boolean(v, f, &l.ProxyProtocol) },
+						"proxy_protocol_from": func(v *yaml.Node, f string) {
+							d.list(v, f, func(_ int, e *yaml.Node, f string) {
+								var s string
+								if !d.str(e, f, &s) {
+									return
+								}
+								p, err := parsePrefix(s)
+								if err != nil {
+									d.fail(e, f, err)
+									return
+								}
+								l.ProxyProtocolFrom = append(l.ProxyProtocolFrom, p)
+							})
+						},
 						"tls": func(v *yaml.Node, f string) {
 							l.TLS = &ListenTLS{}
 							d.fields(v, f, map[string]func(*yaml.Node, string){
@@ -567,6 +586,9 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 							}
 						},
 					})
+				}
+				if len(l.ProxyProtocolFrom) > 0 && !l.ProxyProtocol {
+					d.failf(n, f+".proxy_protocol_from", "needs proxy_protocol: true")
 				}
 				if l.Addr == "" {
 					d.failf(n, f+".addr", "missing listen address")
@@ -1128,4 +1150,16 @@ func checkParentDir(path string) error {
 		return fmt.Errorf("%s is not a directory", filepath.Dir(path))
 	}
 	return nil
+}
+
+// parsePrefix parses a CIDR prefix or a single address (a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or a CIDR prefix", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

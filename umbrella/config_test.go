@@ -3,6 +3,7 @@ package umbrella
 import (
 	"encoding/pem"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,7 @@ func TestLoadConfig_Full(t *testing.T) {
 	require.NotNil(t, web.Listen[1].TLS)
 	assert.False(t, web.Listen[0].ProxyProtocol)
 	assert.True(t, web.Listen[1].ProxyProtocol)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}, web.Listen[1].ProxyProtocolFrom)
 	assert.True(t, web.XForwarded)
 	assert.Equal(t, filepath.Join(dir, "site.crt"), web.Listen[1].TLS.Cert, "relative to the file's directory")
 	assert.Equal(t, filepath.Join(dir, "ca.crt"), web.Listen[1].TLS.ClientCA)
@@ -171,6 +173,10 @@ func TestParseConfig_Errors(t *testing.T) {
 			[]string{"line 3: services[0].listen[0].tls: ", "no such file"}},
 		{"tls without key", "services:\n  - listen:\n      - {addr: 127.0.0.1:8443, tls: {cert: c.pem}}\n    upstream: u\n" + ups,
 			[]string{"line 3: services[0].listen[0].tls: tls needs both cert and key"}},
+		{"proxy_protocol_from without proxy_protocol", "services:\n  - listen:\n      - {addr: 127.0.0.1:8443, proxy_protocol_from: [10.0.0.0/8]}\n    upstream: u\n" + ups,
+			[]string{"line 3: services[0].listen[0].proxy_protocol_from: needs proxy_protocol: true"}},
+		{"proxy_protocol_from not a prefix", "services:\n  - listen:\n      - {addr: 127.0.0.1:8443, proxy_protocol: true, proxy_protocol_from: [10.0.0.0/33]}\n    upstream: u\n" + ups,
+			[]string{`line 3: services[0].listen[0].proxy_protocol_from[0]: "10.0.0.0/33" is not an address or a CIDR prefix`}},
 		{"otlp endpoint not a URL", svc + "    tracing: {otlp_endpoint: 127.0.0.1:4318}\n" + ups,
 			[]string{`line 4: services[0].tracing.otlp_endpoint: "127.0.0.1:4318" is not an http:// or https:// URL`}},
 		{"sample ratio out of range", svc + "    tracing: {otlp_endpoint: http://c:4318, sample_ratio: 1.5}\n" + ups,

@@ -54,6 +54,7 @@
 //	  listen[]                        addr or {addr, …}    required
 //	    addr                          host:port            required
 //	    proxy_protocol                bool                 false (true: a PROXY v1/v2 header is required)
+//	    proxy_protocol_from[]         CIDR or address      any source (else others are closed)
 //	    tls.cert, tls.key             PEM file             required with tls
 //	    tls.client_ca                 PEM file             none (no mTLS)
 //	  h2c                             bool                 false

@@ -10,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -306,7 +308,7 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 					in.close()
 					return nil, fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
 				}
-				lc.Preamble = pp
+				lc.Preamble = trustedSources(l.ProxyProtocolFrom, pp)
 			}
 			ls.AddListener(lc)
 		}
@@ -590,12 +592,33 @@ func extensionWarnings(cfg *Config, ext Extensions) []*server.ConfWarning {
 	return out
 }
 
+// trustedSources runs next only for connections from one of from (all
+// when from is empty); any other is refused before a byte is read.
+func trustedSources(from []netip.Prefix, next listener.Handshaker) listener.Handshaker {
+	if len(from) == 0 {
+		return next
+	}
+	return listener.HandshakerFunc(func(ctx context.Context, raw net.Conn) (net.Conn, error) {
+		var ip netip.Addr
+		if ta, ok := raw.RemoteAddr().(*net.TCPAddr); ok {
+			ip, _ = netip.AddrFromSlice(ta.IP)
+			ip = ip.Unmap()
+		}
+		for _, p := range from {
+			if p.Contains(ip) {
+				return next.Handshake(ctx, raw)
+			}
+		}
+		return nil, fmt.Errorf("umbrella: %v may not send a PROXY protocol header (proxy_protocol_from)", raw.RemoteAddr())
+	})
+}
+
 func sameListen(a, b []Listen) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].Addr != b[i].Addr || a[i].ProxyProtocol != b[i].ProxyProtocol ||
+		if a[i].Addr != b[i].Addr || a[i].ProxyProtocol != b[i].ProxyProtocol || !slices.Equal(a[i].ProxyProtocolFrom, b[i].ProxyProtocolFrom) ||
 			(a[i].TLS == nil) != (b[i].TLS == nil) || a[i].TLS != nil && *a[i].TLS != *b[i].TLS {
 			return false
 		}

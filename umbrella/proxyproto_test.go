@@ -22,18 +22,19 @@ func TestRun_ProxyProtocol(t *testing.T) {
 		_, _ = io.WriteString(w, r.Header.Get("X-Forwarded-For"))
 	}))
 	t.Cleanup(origin.Close)
-	behindLB, direct := freePort(t), freePort(t)
+	behindLB, direct, untrusted := freePort(t), freePort(t), freePort(t)
 	runInProcess(t, fmt.Sprintf(`services:
   - name: web
     listen:
       - {addr: %s, proxy_protocol: true}
       - %s
+      - {addr: %s, proxy_protocol: true, proxy_protocol_from: [192.0.2.0/24, "2001:db8::1"]}
     upstream: app
     x_forwarded: true
 upstreams:
   app:
     peers: [%s]
-`, behindLB, direct, origin.Listener.Addr()))
+`, behindLB, direct, untrusted, origin.Listener.Addr()))
 
 	request := "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
 	v2 := []byte("\r\n\r\n\x00\r\nQUIT\n" + // signature
@@ -50,6 +51,7 @@ upstreams:
 		{"v2", behindLB, string(v2), "203.0.113.5"},
 		{"missing-header-closed", behindLB, "", ""},
 		{"direct-listener-unaffected", direct, "", "127.0.0.1"},
+		{"untrusted-source-closed", untrusted, "PROXY TCP4 192.0.2.9 127.0.0.1 5555 80\r\n", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
