@@ -302,12 +302,31 @@ var hostChar = func() (t [256]bool) {
 // validHost reports whether h is a plausible Host value: empty, or
 // reg-name/IP characters with an optional port.
 func validHost(h []byte) bool {
-	for _, c := range h {
+	for i, c := range h {
 		if !hostChar[c] {
+			return false
+		}
+		if c == '%' && !validHostPct(h[i:]) {
 			return false
 		}
 	}
 	return true
+}
+
+// validHostPct reports whether p, which starts with '%', starts with a
+// pct-encoded byte allowed in a host: "%" HEXDIG HEXDIG (RFC 3986 §2.1),
+// and, as net/url requires, either a non-ASCII byte (a UTF-8 name) or
+// "%25": a host that escapes an ASCII character is refused, so the proxy
+// and a Go origin never disagree about it.
+func validHostPct(p []byte) bool {
+	if len(p) < 3 || !isHex(p[1]) || !isHex(p[2]) {
+		return false
+	}
+	return p[1] >= '8' || string(p[:3]) == "%25"
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // validHostHeader reports whether h is a valid Host field value (RFC 9112
@@ -340,8 +359,8 @@ func validHostHeader(h []byte) bool {
 			return false
 		}
 	}
-	for _, c := range host {
-		if !hostChar[c] || c == ':' || c == '[' || c == ']' {
+	for i, c := range host {
+		if !hostChar[c] || c == ':' || c == '[' || c == ']' || c == '%' && !validHostPct(host[i:]) {
 			return false
 		}
 	}
