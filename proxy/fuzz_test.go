@@ -72,7 +72,7 @@ func TestHopByHop(t *testing.T) {
 	}
 }
 
-func TestParseMaxForwards(t *testing.T) {
+func TestParseDecimal(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		n    uint64
@@ -91,26 +91,26 @@ func TestParseMaxForwards(t *testing.T) {
 		{"x", 0, false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			n, ok := parseMaxForwards([]byte(tc.in))
+			n, ok := parseDecimal([]byte(tc.in))
 			if ok != tc.okay || n != tc.n {
-				t.Fatalf("parseMaxForwards(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.okay)
+				t.Fatalf("parseDecimal(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.okay)
 			}
 		})
 	}
 }
 
-// FuzzParseMaxForwards checks parseMaxForwards against strconv: a valid
+// FuzzParseDecimal checks parseDecimal against strconv: a valid
 // value is exactly a decimal integer of at most 19 digits.
-func FuzzParseMaxForwards(f *testing.F) {
+func FuzzParseDecimal(f *testing.F) {
 	for _, s := range []string{"0", "10", "-1", "", "99999999999999999999", " 1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, ok := parseMaxForwards([]byte(s))
+		n, ok := parseDecimal([]byte(s))
 		want, err := strconv.ParseUint(s, 10, 64)
 		valid := err == nil && len(s) <= 19 && !strings.ContainsAny(s, "_+")
 		if ok != valid || (ok && n != want) {
-			t.Fatalf("parseMaxForwards(%q) = %d, %v; strconv: %d, %v", s, n, ok, want, err)
+			t.Fatalf("parseDecimal(%q) = %d, %v; strconv: %d, %v", s, n, ok, want, err)
 		}
 	})
 }

@@ -159,7 +159,7 @@ func (p *Proxy[C]) buildUpstreamRequest(st *reqState[C], h2 bool) {
 			continue // 100-continue is answered here, not upstream
 		}
 		if mf && equalFold(name, "max-forwards") {
-			if n, ok := parseMaxForwards(value); ok && n > 0 {
+			if n, ok := parseDecimal(value); ok && n > 0 {
 				value = strconv.AppendUint(mfBuf[:0], n-1, 10)
 			}
 		}
@@ -259,10 +259,11 @@ func (p *Proxy[C]) viaFor(v httpheader.Version) string {
 // OPTIONS and TRACE (RFC 9110 §7.6.2).
 func maxForwardsMethod(method string) bool { return method == "OPTIONS" || method == "TRACE" }
 
-// parseMaxForwards parses a Max-Forwards value: a decimal integer (RFC
-// 9110 §7.6.2). Anything else (empty, a sign, a list, out of range) is
-// invalid and the field is treated as absent.
-func parseMaxForwards(v []byte) (uint64, bool) {
+// parseDecimal parses 1*19DIGIT, as a Max-Forwards value (RFC 9110
+// §7.6.2) or a Content-Length is written. Anything else (empty, a sign, a
+// list, out of range) is invalid: a Max-Forwards field is then treated as
+// absent.
+func parseDecimal(v []byte) (uint64, bool) {
 	if len(v) == 0 || len(v) > 19 {
 		return 0, false
 	}
@@ -283,7 +284,7 @@ func maxForwardsZero(req *httpheader.RequestHeader) bool {
 		return false
 	}
 	for v := range req.ValuesBytes("Max-Forwards") {
-		if n, ok := parseMaxForwards(v); ok {
+		if n, ok := parseDecimal(v); ok {
 			return n == 0
 		}
 	}

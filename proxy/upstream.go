@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -710,17 +711,11 @@ func (p *Proxy[C]) forwardResponse(st *reqState[C], up upstream) error {
 
 // parseLength parses a Content-Length value, -1 if invalid.
 func parseLength(b []byte) int64 {
-	if len(b) == 0 || len(b) > 18 {
+	n, ok := parseDecimal(b)
+	if !ok || n > math.MaxInt64 {
 		return -1
 	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
+	return int64(n)
 }
 
 // sleep waits d (a body filter's delay), writing a held response head
