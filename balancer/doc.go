@@ -59,7 +59,10 @@
 // TCPCheck and HTTPCheck dial with the standard library (HTTPCheck through
 // net/http with a transport of its own, no keep-alive); they will move to
 // the server module's connector once it exists, so checks connect as the
-// proxy does. TLS certificates are always verified.
+// proxy does. TLS certificates are always verified. For backends that
+// require a PROXY protocol header, ProxyProtocol 1 or 2 sends one first,
+// marked as the proxy's own connection ("PROXY UNKNOWN" or the v2 LOCAL
+// command); by default none is sent.
 //
 // # Running
 //

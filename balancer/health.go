@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"syscall"
+	"time"
 
 	perr "github.com/pingora-go/pingora/errors"
 )
@@ -61,12 +62,17 @@ type TCPCheck struct {
 	RootCAs *x509.CertPool
 	// Port, if not zero, replaces the backend's port.
 	Port uint16
+	// ProxyProtocol, 1 or 2, sends a PROXY protocol header of that version
+	// first (before TLS), for backends that require one: "PROXY UNKNOWN"
+	// (v1) or a LOCAL command (v2), which tell the backend the connection
+	// is the proxy's own. If zero, none.
+	ProxyProtocol int
 }
 
 // Check dials b.
 func (c *TCPCheck) Check(ctx context.Context, b *Backend) error {
 	network, addr := dialTarget(b, c.Port)
-	conn, err := dial(ctx, network, addr)
+	conn, err := dialProxy(ctx, network, addr, c.ProxyProtocol)
 	if err != nil {
 		return err
 	}
@@ -96,6 +102,42 @@ func dialTarget(b *Backend, port uint16) (network, addr string) {
 		ap = netip.AddrPortFrom(ap.Addr(), port)
 	}
 	return "tcp", ap.String()
+}
+
+// Health-check PROXY protocol headers: the connection is the proxy's own,
+// so it carries no client address (HAProxy protocol spec, sections 2.1 and
+// 2.2: "UNKNOWN" in version 1, the LOCAL command in version 2).
+var (
+	proxyV1Local = []byte("PROXY UNKNOWN\r\n")
+	proxyV2Local = []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00")
+)
+
+// dialProxy dials, then sends a PROXY protocol header of version (1 or 2;
+// 0: none) under ctx's deadline.
+func dialProxy(ctx context.Context, network, addr string, version int) (net.Conn, error) {
+	var hdr []byte
+	switch version {
+	case 0:
+	case 1:
+		hdr = proxyV1Local
+	case 2:
+		hdr = proxyV2Local
+	default:
+		return nil, perr.Explain(perr.InternalError, fmt.Sprintf("balancer: unknown PROXY protocol version %d", version))
+	}
+	conn, err := dial(ctx, network, addr)
+	if err != nil || hdr == nil {
+		return conn, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetWriteDeadline(dl)
+	}
+	if _, err := conn.Write(hdr); err != nil {
+		conn.Close()
+		return nil, perr.Because(perr.WriteError, "balancer: health check PROXY header to "+addr, err).AsUp()
+	}
+	_ = conn.SetWriteDeadline(time.Time{})
+	return conn, nil
 }
 
 // dial connects and classifies failures as perr connect errors.
@@ -171,6 +213,9 @@ type HTTPCheck struct {
 	// gets the response and its body (up to MaxBody) and returns nil if the
 	// backend is healthy.
 	Validate func(resp *http.Response, body []byte) error
+	// ProxyProtocol, 1 or 2, sends a PROXY protocol header of that version
+	// first on the connection, as TCPCheck.ProxyProtocol. If zero, none.
+	ProxyProtocol int
 }
 
 // transport returns a transport for one check: no keep-alive (so nothing
@@ -182,7 +227,7 @@ func (c *HTTPCheck) transport(network, addr string) *http.Transport {
 	}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dial(ctx, network, addr)
+			return dialProxy(ctx, network, addr, c.ProxyProtocol)
 		},
 		TLSClientConfig:    tc,
 		DisableKeepAlives:  true,

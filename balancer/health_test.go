@@ -351,3 +351,43 @@ func TestLoadBalancer_RunHealthChecks(t *testing.T) {
 	require.NoError(t, <-done)
 	leaks()
 }
+
+func TestCheck_ProxyProtocol(t *testing.T) {
+	v1 := "PROXY UNKNOWN\r\n"
+	v2 := "\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00" // version 2, LOCAL, UNSPEC, no addresses
+	for _, tt := range []struct {
+		name    string
+		version int
+		want    string
+	}{{"v1", 1, v1}, {"v2", 2, v2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan string, 4)
+			// An HTTP backend that requires the header before the request.
+			u := newUpstream(t, func(c net.Conn) {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				hdr := make([]byte, len(tt.want))
+				if _, err := io.ReadFull(c, hdr); err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				got <- string(hdr)
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return // the TCP check sends nothing more
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			})
+			b := u.backend()
+			require.NoError(t, (&balancer.HTTPCheck{ProxyProtocol: tt.version}).Check(t.Context(), &b))
+			assert.Equal(t, tt.want, <-got)
+			require.NoError(t, (&balancer.TCPCheck{ProxyProtocol: tt.version}).Check(t.Context(), &b))
+			assert.Equal(t, tt.want, <-got)
+		})
+	}
+	t.Run("unknown version", func(t *testing.T) {
+		b := balancer.Backend{Addr: netip.MustParseAddrPort("127.0.0.1:1")}
+		err := (&balancer.TCPCheck{ProxyProtocol: 3}).Check(t.Context(), &b)
+		require.ErrorIs(t, err, perr.InternalError)
+		assert.Contains(t, err.Error(), "unknown PROXY protocol version 3")
+	})
+}

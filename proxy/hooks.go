@@ -53,7 +53,11 @@ type Hooks[C any] struct {
 	// UpstreamPeer picks the peer of each attempt; it runs again before
 	// every retry, so it can pick another backend (count tries in C, or
 	// see s.Attempts). Required. An error ends the request as is: its type
-	// and source choose the status (a plain error: 500).
+	// and source choose the status (a plain error: 500). A peer with
+	// ProxyProtocol set and neither ProxySource nor ProxyDestination is
+	// used as a copy carrying the downstream client's address and the
+	// address it connected to (s.ClientAddr, s.ServerAddr), so its
+	// connections announce, and are only reused for, this client.
 	UpstreamPeer func(s *Session, c *C) (*peer.Peer, error)
 
 	// FailToConnect runs when connecting to p failed; nothing was sent to

@@ -96,9 +96,10 @@ func (sl *upSlot) park(pr *peer.Peer, conn *connector.Conn) {
 			sl.timer.Reset(hold)
 		}
 	}
+	done := sl.closed
 	sl.mu.Unlock()
 	if out.conn != nil {
-		sl.toPool(out)
+		sl.toPool(out, done)
 	}
 }
 
@@ -122,7 +123,7 @@ func (sl *upSlot) take(pr *peer.Peer) *connector.Conn {
 	}
 	sl.mu.Unlock()
 	if other.conn != nil {
-		sl.toPool(other)
+		sl.toPool(other, false)
 	}
 	if got.conn == nil {
 		return nil
@@ -169,11 +170,12 @@ func (sl *upSlot) expire() {
 	}
 	sl.mu.Unlock()
 	for _, e := range out {
-		sl.toPool(e)
+		sl.toPool(e, false)
 	}
 }
 
-// flush moves every parked connection to the pool now.
+// flush moves every parked connection to the pool now, because the
+// downstream connection sends no more requests.
 func (sl *upSlot) flush() {
 	sl.mu.Lock()
 	out := append([]slotEntry(nil), sl.parked...)
@@ -181,7 +183,7 @@ func (sl *upSlot) flush() {
 	sl.parked = sl.parked[:0]
 	sl.mu.Unlock()
 	for _, e := range out {
-		sl.toPool(e)
+		sl.toPool(e, true)
 	}
 }
 
@@ -198,7 +200,16 @@ func (sl *upSlot) close() {
 	sl.flush()
 }
 
-func (sl *upSlot) toPool(e slotEntry) {
+// toPool releases a parked connection to the pool. done says the
+// downstream connection sends no more requests: a connection whose PROXY
+// protocol header announced its client is then closed, as no one else
+// may use it (HAProxy closes such "private" connections with their
+// session too).
+func (sl *upSlot) toPool(e slotEntry, done bool) {
+	if done && e.peer.ProxyProtocol != 0 && e.peer.ProxySource.IsValid() {
+		_ = e.conn.Close()
+		return
+	}
 	_ = e.conn.SetDeadline(time.Time{})
 	sl.conns.Release(e.peer, e.conn, true)
 }

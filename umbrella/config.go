@@ -306,6 +306,11 @@ type Upstream struct {
 	// Retries is how many more peers a failed request is tried on, when
 	// the failure makes a retry safe. If absent, DefaultRetries.
 	Retries int
+	// ProxyProtocol, 1 or 2, starts every connection to a peer with a
+	// PROXY protocol header of that version carrying the client's address
+	// (health checks send one marked as the proxy's own). Such connections
+	// are reused only for the same client. If zero, no header.
+	ProxyProtocol int
 
 	line int
 }
@@ -857,7 +862,8 @@ func (d *decoder) upstream(n *yaml.Node, path string) *Upstream {
 				"idle":    func(v *yaml.Node, f string) { d.duration(v, f, &t.Idle) },
 			})
 		},
-		"retries": func(v *yaml.Node, f string) { d.integer(v, f, 0, 16, &u.Retries) },
+		"retries":        func(v *yaml.Node, f string) { d.integer(v, f, 0, 16, &u.Retries) },
+		"proxy_protocol": func(v *yaml.Node, f string) { d.integer(v, f, 1, 2, &u.ProxyProtocol) },
 	})
 	if u.Selection == "" {
 		u.Selection = DefaultSelection

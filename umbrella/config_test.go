@@ -177,6 +177,8 @@ func TestParseConfig_Errors(t *testing.T) {
 			[]string{"line 3: services[0].listen[0].proxy_protocol_from: needs proxy_protocol: true"}},
 		{"proxy_protocol_from not a prefix", "services:\n  - listen:\n      - {addr: 127.0.0.1:8443, proxy_protocol: true, proxy_protocol_from: [10.0.0.0/33]}\n    upstream: u\n" + ups,
 			[]string{`line 3: services[0].listen[0].proxy_protocol_from[0]: "10.0.0.0/33" is not an address or a CIDR prefix`}},
+		{"upstream proxy_protocol 3", svc + "upstreams:\n  u: {peers: [127.0.0.1:9000], proxy_protocol: 3}\n",
+			[]string{"line 5: upstreams.u.proxy_protocol: 3 is out of range [1, 2]"}},
 		{"otlp endpoint not a URL", svc + "    tracing: {otlp_endpoint: 127.0.0.1:4318}\n" + ups,
 			[]string{`line 4: services[0].tracing.otlp_endpoint: "127.0.0.1:4318" is not an http:// or https:// URL`}},
 		{"sample ratio out of range", svc + "    tracing: {otlp_endpoint: http://c:4318, sample_ratio: 1.5}\n" + ups,

@@ -106,6 +106,7 @@
 //	  timeouts.write                  duration             60s
 //	  timeouts.idle                   duration             60s
 //	  retries                         0-16                 1
+//	  proxy_protocol                  1 | 2                none (1 or 2: a PROXY header with the client's address)
 //	metrics.listen                    host:port            none (no endpoint)
 //
 // Durations are Go durations ("250ms", "1s", "2m"). A host:port peer is

@@ -7,11 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pingora-go/pingora/server/listener/proxyproto"
 )
 
 // TestRun_ProxyProtocol: a listener with proxy_protocol takes the client
@@ -71,5 +74,86 @@ upstreams:
 			assert.Equal(t, 200, resp.StatusCode)
 			assert.Equal(t, tc.want, string(body))
 		})
+	}
+}
+
+// TestRun_ProxyProtocolToUpstream: an upstream with proxy_protocol gets a
+// PROXY header with the client's address on every connection (the address
+// a PROXY header gave the listener, when there is one), and its health
+// checks send one marked as the proxy's own.
+func TestRun_ProxyProtocolToUpstream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var checks []string // RemoteAddr of health checks: the real one, as LOCAL headers say
+	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			mu.Lock()
+			checks = append(checks, r.RemoteAddr)
+			mu.Unlock()
+		}
+		_, _ = io.WriteString(w, r.RemoteAddr)
+	})}
+	go func() { _ = origin.Serve(proxyHeaderListener{ln}) }()
+	t.Cleanup(func() { _ = origin.Close() })
+
+	behindLB, direct := freePort(t), freePort(t)
+	runInProcess(t, fmt.Sprintf(`services:
+  - name: web
+    listen:
+      - {addr: %s, proxy_protocol: true}
+      - %s
+    upstream: app
+upstreams:
+  app:
+    peers: [%s]
+    proxy_protocol: 2
+    health_check: {type: http, path: /healthz, interval: 100ms}
+`, behindLB, direct, ln.Addr()))
+
+	ask := func(addr, preamble string) (string, string) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.WriteString(c, preamble+"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		require.Equal(t, 200, resp.StatusCode, "body: %s", body)
+		return string(body), c.LocalAddr().String()
+	}
+	got, _ := ask(behindLB, "PROXY TCP4 192.0.2.9 127.0.0.1 5555 80\r\n")
+	assert.Equal(t, "192.0.2.9:5555", got, "the listener's PROXY source is passed on")
+	got, local := ask(direct, "")
+	assert.Equal(t, local, got, "the client's own address")
+
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(checks) > 0
+	}, 5*time.Second, 20*time.Millisecond, "health checks pass through the PROXY listener")
+	mu.Lock()
+	host, _, _ := net.SplitHostPort(checks[0])
+	mu.Unlock()
+	assert.Equal(t, "127.0.0.1", host, "a LOCAL header: the real address")
+}
+
+// proxyHeaderListener requires a PROXY header on every connection.
+type proxyHeaderListener struct{ net.Listener }
+
+func (l proxyHeaderListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		pc, err := proxyproto.Read(c, proxyproto.Options{Timeout: 2 * time.Second})
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		return pc, nil
 	}
 }

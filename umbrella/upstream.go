@@ -63,6 +63,7 @@ func newUpstream(ctx context.Context, u *Upstream, sc *serverEnv) (*upstreamRT, 
 	tmpl.ReadTimeout = u.Timeouts.Read
 	tmpl.WriteTimeout = u.Timeouts.Write
 	tmpl.IdleTimeout = u.Timeouts.Idle
+	tmpl.ProxyProtocol = u.ProxyProtocol
 
 	rt := &upstreamRT{conf: u, leastConn: u.Selection == "least_conn", key: keyFunc(u.HashKey), metrics: sc.metrics.Upstream(u.Name)}
 	var backends []balancer.Backend
@@ -98,14 +99,15 @@ func newUpstream(ctx context.Context, u *Upstream, sc *serverEnv) (*upstreamRT, 
 		switch hc.Type {
 		case "http":
 			opts.HealthCheck = &balancer.HTTPCheck{Path: hc.Path, Host: hc.Host, Status: hc.Status,
-				TLS: tmpl.TLS, ServerName: tmpl.SNI, RootCAs: certPool(tmpl.CA)}
+				TLS: tmpl.TLS, ServerName: tmpl.SNI, RootCAs: certPool(tmpl.CA), ProxyProtocol: u.ProxyProtocol}
 		default:
-			opts.HealthCheck = &balancer.TCPCheck{TLS: tmpl.TLS, ServerName: tmpl.SNI, RootCAs: certPool(tmpl.CA)}
+			opts.HealthCheck = &balancer.TCPCheck{TLS: tmpl.TLS, ServerName: tmpl.SNI, RootCAs: certPool(tmpl.CA),
+				ProxyProtocol: u.ProxyProtocol}
 		}
 		if u.TLS != nil && !u.TLS.Verify {
 			// The checks always verify; with verify: false only a connect
 			// is checked.
-			opts.HealthCheck = &balancer.TCPCheck{}
+			opts.HealthCheck = &balancer.TCPCheck{ProxyProtocol: u.ProxyProtocol}
 		}
 		m, name := sc.metrics, u.Name
 		opts.OnHealthChange = func(b balancer.Backend, healthy bool, _ error) {

@@ -10,6 +10,7 @@ import (
 
 	perr "github.com/pingora-go/pingora/errors"
 	"github.com/pingora-go/pingora/pool"
+	"github.com/pingora-go/pingora/server/listener/proxyproto"
 	"github.com/pingora-go/pingora/server/peer"
 	"github.com/pingora-go/pingora/server/protocol/http2"
 	"github.com/pingora-go/pingora/tlsbackend/gotls"
@@ -296,8 +297,55 @@ func dial(ctx context.Context, p *peer.Peer) (net.Conn, error) {
 			}
 		}
 	}
+	if p.ProxyProtocol != 0 {
+		if err := sendProxyHeader(ctx, raw, p); err != nil {
+			raw.Close()
+			return nil, err
+		}
+	}
 	return raw, nil
 }
+
+// sendProxyHeader writes the peer's PROXY protocol header on a new
+// connection, under ctx's deadline or, without one, the peer's
+// ConnectionTimeout (a header of at most 108 bytes on a fresh socket does
+// not wait for the peer in practice).
+func sendProxyHeader(ctx context.Context, raw net.Conn, p *peer.Peer) error {
+	h := proxyproto.Header{Command: proxyproto.Proxy}
+	if src, dst := p.ProxyAddrs(); src.IsValid() {
+		h.Source, h.Destination = net.TCPAddrFromAddrPort(src), net.TCPAddrFromAddrPort(dst)
+	}
+	var buf [proxyHeaderMax]byte
+	var b []byte
+	var err error
+	if p.ProxyProtocol == 1 {
+		b, err = h.AppendV1(buf[:0])
+	} else {
+		b, err = h.AppendV2(buf[:0])
+	}
+	if err != nil {
+		return err
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok && p.ConnectionTimeout > 0 {
+		deadline, ok = time.Now().Add(p.ConnectionTimeout), true
+	}
+	if ok {
+		if err := raw.SetWriteDeadline(deadline); err != nil {
+			return err
+		}
+		defer raw.SetWriteDeadline(time.Time{})
+	}
+	if _, err := raw.Write(b); err != nil {
+		return fmt.Errorf("sending the PROXY protocol header: %w", err)
+	}
+	return nil
+}
+
+// proxyHeaderMax is the longest PROXY header the connector writes: a
+// version 2 header with two IPv6 addresses (16 + 36 bytes) or the longest
+// version 1 line (107 bytes).
+const proxyHeaderMax = 108
 
 // target names the peer in error contexts: "connect 127.0.0.1:80".
 func target(p *peer.Peer) string {

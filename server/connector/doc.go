@@ -33,6 +33,17 @@
 // so the caller picks HTTP/1 or HTTP/2; HTTP1Session wraps a connection in
 // an HTTP/1 client session with the peer's read and write timeouts.
 //
+// # PROXY protocol
+//
+// For a peer with ProxyProtocol 1 or 2, every new connection starts with a
+// HAProxy PROXY protocol header (package server/listener/proxyproto)
+// carrying the peer's ProxySource and ProxyDestination, written after the
+// TCP connect and before TLS under the connect deadline. Those addresses
+// are part of the peer's Key, so a pooled connection is only handed out
+// again for the same client address. A peer without addresses gets
+// "PROXY UNKNOWN" (v1) or an UNSPEC header (v2). A failed write is a
+// retryable connect error.
+//
 // # HTTP/2
 //
 // HTTP2Stream opens a stream on the Connector's HTTP/2 client (package

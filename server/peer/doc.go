@@ -35,13 +35,25 @@
 //   - MaxH2Streams zero: as many concurrent streams per HTTP/2 connection
 //     as the server's SETTINGS_MAX_CONCURRENT_STREAMS allows (Pingora's
 //     default is 1).
+//   - ProxyProtocol zero: no PROXY protocol header.
+//
+// # PROXY protocol
+//
+// A peer behind which the original client's address matters (a server
+// that logs or filters by it, another proxy) can be told it with HAProxy's
+// PROXY protocol: with ProxyProtocol 1 or 2, the connector writes a header
+// first on each new connection, before TLS, carrying ProxySource and
+// ProxyDestination. The header describes one client, so those addresses
+// are part of the Key and such connections are pooled per client address,
+// as HAProxy does; the proxy fills them in from the downstream connection.
 //
 // # Reuse
 //
 // Two peers may share pooled connections only if every field that makes
 // connections non-interchangeable is equal: Network, Addr, TLS, SNI,
 // AlternativeCN, SkipVerifyCert, SkipVerifyHostname, ALPN, CA, ClientCert,
-// BindTo, MaxH2Streams and GroupKey. Key returns these as a comparable
+// BindTo, MaxH2Streams, GroupKey and, when ProxyProtocol is set, it and
+// the addresses of the PROXY header. Key returns these as a comparable
 // value and ReuseHash hashes it; a TLS connection made for a.example is
 // never reused for b.example. Timeouts, keep-alive and buffer sizes are
 // tuning, not identity, and are left out, as in Pingora. Unlike Pingora, the

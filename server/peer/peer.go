@@ -99,6 +99,22 @@ type Peer struct {
 	// AllowH1ResponseInvalidContentLength treats an unparsable
 	// Content-Length in an HTTP/1 response as absent instead of an error.
 	AllowH1ResponseInvalidContentLength bool
+
+	// ProxyProtocol is the version, 1 (text) or 2 (binary), of the HAProxy
+	// PROXY protocol header sent first on every new connection, before
+	// TLS, to tell the peer the original client's address. If zero, no
+	// header is sent.
+	ProxyProtocol int
+	// ProxySource and ProxyDestination are the addresses the PROXY header
+	// carries: the original client's and the one it connected to (the
+	// proxy fills them from the downstream connection when both are
+	// unset). If either is not valid, the header carries no addresses
+	// (version 1 "PROXY UNKNOWN", version 2 family UNSPEC), as for a
+	// connection of the proxy's own such as a health check. IPv4-mapped
+	// IPv6 addresses are sent as IPv4, zones are dropped. Both are part of
+	// the Key: a connection that announced one client is never handed to
+	// another.
+	ProxySource, ProxyDestination netip.AddrPort
 }
 
 // New returns a TCP peer at addr ("host:port"), with TLS on or off and the
@@ -199,6 +215,9 @@ func (p *Peer) Validate() error {
 	if p.TCPRecvBuf < 0 {
 		return fmt.Errorf("peer: negative TCPRecvBuf %d", p.TCPRecvBuf)
 	}
+	if p.ProxyProtocol < 0 || p.ProxyProtocol > 2 {
+		return fmt.Errorf("peer: unknown PROXY protocol version %d (want 1 or 2)", p.ProxyProtocol)
+	}
 	if p.ALPN > ALPNH2H1 {
 		return fmt.Errorf("peer: unknown %v", p.ALPN)
 	}
@@ -221,6 +240,8 @@ type Key struct {
 	groupKey                          uint64
 	bindTo                            netip.AddrPort
 	maxH2Streams                      int
+	proxyProtocol                     int
+	proxySource, proxyDestination     netip.AddrPort
 }
 
 // Key returns the peer's connection identity; see the package
@@ -231,6 +252,10 @@ func (p *Peer) Key() Key {
 		tls: p.TLS, skipCert: p.SkipVerifyCert, skipHost: p.SkipVerifyHostname,
 		alpn: p.ALPN, caLen: len(p.CA), clientCert: p.ClientCert,
 		groupKey: p.GroupKey, bindTo: p.BindTo, maxH2Streams: p.MaxH2Streams,
+	}
+	if p.ProxyProtocol != 0 {
+		k.proxyProtocol = p.ProxyProtocol
+		k.proxySource, k.proxyDestination = p.ProxyAddrs()
 	}
 	if len(p.CA) > 0 {
 		k.ca = &p.CA[0]
@@ -273,5 +298,23 @@ func (p *Peer) String() string {
 	if p.ClientCert != nil {
 		b.WriteString(", client cert: yes")
 	}
+	if p.ProxyProtocol != 0 {
+		b.WriteString(", proxy protocol: v")
+		b.WriteString(strconv.Itoa(p.ProxyProtocol))
+	}
 	return b.String()
+}
+
+// ProxyAddrs returns the addresses a PROXY header to the peer carries:
+// ProxySource and ProxyDestination with IPv4-mapped IPv6 addresses
+// unmapped and zones dropped, or two zero values if either is not valid
+// (the header then carries no addresses).
+func (p *Peer) ProxyAddrs() (src, dst netip.AddrPort) {
+	if !p.ProxySource.IsValid() || !p.ProxyDestination.IsValid() {
+		return netip.AddrPort{}, netip.AddrPort{}
+	}
+	norm := func(a netip.AddrPort) netip.AddrPort {
+		return netip.AddrPortFrom(a.Addr().Unmap().WithZone(""), a.Port())
+	}
+	return norm(p.ProxySource), norm(p.ProxyDestination)
 }

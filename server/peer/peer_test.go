@@ -42,6 +42,17 @@ func TestPeer_ReuseHash(t *testing.T) {
 		{"BindTo/port", func(p *peer.Peer) { p.BindTo = netip.MustParseAddrPort("0.0.0.0:4000") }},
 		{"MaxH2Streams", func(p *peer.Peer) { p.MaxH2Streams = 10 }},
 		{"Unix", func(p *peer.Peer) { p.Network = "unix" }},
+		{"ProxyProtocol", func(p *peer.Peer) { p.ProxyProtocol = 1 }},
+		{"ProxyProtocol/source", func(p *peer.Peer) {
+			p.ProxyProtocol = 2
+			p.ProxySource = netip.MustParseAddrPort("192.0.2.7:40000")
+			p.ProxyDestination = netip.MustParseAddrPort("198.51.100.1:443")
+		}},
+		{"ProxyProtocol/source port", func(p *peer.Peer) {
+			p.ProxyProtocol = 2
+			p.ProxySource = netip.MustParseAddrPort("192.0.2.7:40001")
+			p.ProxyDestination = netip.MustParseAddrPort("198.51.100.1:443")
+		}},
 	}
 	seen := map[uint64]string{base().ReuseHash(): "base"}
 	for _, tt := range tests {
@@ -146,6 +157,9 @@ func TestPeer_Validate(t *testing.T) {
 		{"negative streams", &peer.Peer{Addr: "a:1", MaxH2Streams: -1}, "negative MaxH2Streams"},
 		{"negative rcvbuf", &peer.Peer{Addr: "a:1", TCPRecvBuf: -1}, "negative TCPRecvBuf"},
 		{"alpn", &peer.Peer{Addr: "a:1", ALPN: 9}, "unknown ALPN(9)"},
+		{"proxy protocol v2", &peer.Peer{Addr: "a:1", ProxyProtocol: 2}, ""},
+		{"proxy protocol v3", &peer.Peer{Addr: "a:1", ProxyProtocol: 3}, "unknown PROXY protocol version 3"},
+		{"proxy protocol negative", &peer.Peer{Addr: "a:1", ProxyProtocol: -1}, "unknown PROXY protocol version -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +208,38 @@ func TestPeer_String(t *testing.T) {
 	assert.Equal(t, "addr: 10.0.0.1:80, scheme: HTTP", peer.New("10.0.0.1:80", false, "").String())
 	assert.Equal(t, "addr: unix:/run/s, scheme: HTTPS, sni: u, client cert: yes",
 		(&peer.Peer{Network: "unix", Addr: "/run/s", TLS: true, SNI: "u", ClientCert: &tls.Certificate{}}).String())
+}
+
+func TestPeer_ProxyAddrs(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	tests := []struct {
+		name             string
+		src, dst         netip.AddrPort
+		wantSrc, wantDst string
+	}{
+		{"ipv4", ap("192.0.2.7:40000"), ap("198.51.100.1:443"), "192.0.2.7:40000", "198.51.100.1:443"},
+		{"ipv6", ap("[2001:db8::1]:5"), ap("[2001:db8::2]:443"), "[2001:db8::1]:5", "[2001:db8::2]:443"},
+		{"mapped", ap("[::ffff:192.0.2.7]:5"), ap("[::ffff:198.51.100.1]:80"), "192.0.2.7:5", "198.51.100.1:80"},
+		{"zone", ap("[fe80::1%eth0]:5"), ap("[fe80::2%eth0]:80"), "[fe80::1]:5", "[fe80::2]:80"},
+		{"no source", netip.AddrPort{}, ap("198.51.100.1:443"), "invalid AddrPort", "invalid AddrPort"},
+		{"no destination", ap("192.0.2.7:40000"), netip.AddrPort{}, "invalid AddrPort", "invalid AddrPort"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &peer.Peer{Addr: "a:1", ProxyProtocol: 1, ProxySource: tt.src, ProxyDestination: tt.dst}
+			src, dst := p.ProxyAddrs()
+			assert.Equal(t, tt.wantSrc, src.String())
+			assert.Equal(t, tt.wantDst, dst.String())
+		})
+	}
+	// Addresses that only differ in how they are written share connections.
+	a := &peer.Peer{Addr: "a:1", ProxyProtocol: 2, ProxySource: ap("[::ffff:192.0.2.7]:5"), ProxyDestination: ap("198.51.100.1:80")}
+	b := &peer.Peer{Addr: "a:1", ProxyProtocol: 2, ProxySource: ap("192.0.2.7:5"), ProxyDestination: ap("198.51.100.1:80")}
+	assert.True(t, a.Key() == b.Key())
+	// Without ProxyProtocol the addresses are not part of the identity.
+	a.ProxyProtocol, b.ProxyProtocol, b.ProxySource = 0, 0, ap("192.0.2.8:5")
+	assert.True(t, a.Key() == b.Key())
+	assert.Equal(t, "addr: a:1, scheme: HTTP, proxy protocol: v2", (&peer.Peer{Addr: "a:1", ProxyProtocol: 2}).String())
 }
 
 func FuzzPeer_Validate(f *testing.F) {
