@@ -36,15 +36,22 @@
 # case for large bodies, where wrk and the origin move every byte twice: the
 # CPU% column (the proxy's CPU time over the run) then stays below 100 and
 # req/CPU-s (requests per second of proxy CPU) is the figure to compare.
-# Small bodies saturate the proxy core. Results on a shared or virtualised
+# Each size also has a "direct" row: wrk straight to the origin on the load
+# CPU. That core runs the same wrk and origin work whatever proxy sits in
+# between, so direct RPS bounds every proxy (xdirect), and direct/nginx is
+# the largest ratio to nginx any proxy could show on this machine; load%
+# shows how close the load CPU was to saturation.
+# Small bodies load both cores: the proxy's, and the load CPU too (load%
+# near 100), which then caps every proxy near the direct row. Results on a shared or virtualised
 # machine vary from run to run by far more than several percent: the load
 # average before the run is printed; above ~0.3 treat the figures as rough.
 #
 # The proxies are configured alike: upstream keep-alive with enough idle
 # connections for -c, keep-alive requests unlimited, no access log, no
-# compression, 32 KiB body buffers (nginx: proxy_buffer_size 32k, proxy_buffers
-# 4 32k, no temp files; the Go proxies copy through 32 KiB), HTTP/1.1 to the
-# origin. httputil.ReverseProxy's Transport keeps 1024 idle connections.
+# compression, HTTP/1.1 to the origin, body buffers of 32-64 KiB (nginx:
+# proxy_buffer_size 32k, proxy_buffers 4 32k, no temp files; httputil: 32 KiB
+# transport buffers; pingora-go: its default pooled 64 KiB body buffers).
+# httputil.ReverseProxy's Transport keeps 1024 idle connections.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,7 +70,7 @@ while [ $# -gt 0 ]; do
 	--proxy-cpu) proxy_cpu=$2; shift 2 ;;
 	--no-h2) h2=0; shift ;;
 	-k) keep=1; shift ;;
-	-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,54p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see -h)" >&2; exit 2 ;;
 	esac
 done
@@ -184,6 +191,12 @@ now() { date +%s.%N; }
 # cpu_pct TICKS SECONDS: CPU use in percent of one CPU.
 cpu_pct() { awk -v t="$1" -v s="$2" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * t / hz / s }'; }
 
+# cpu_busy C: busy and total jiffies of CPU C so far ("busy total"),
+# softirq and steal included in busy.
+cpu_busy() { awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+# busy_pct "B0 T0" "B1 T1": percent busy between two cpu_busy readings.
+busy_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; if (t <= 0) print 0; else printf "%.0f", 100 * (y[1] - x[1]) / t }'; }
+
 # Peak RSS is per measured run: writing 5 to clear_refs resets VmHWM.
 reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 peak_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
@@ -200,14 +213,24 @@ case $rounds in '' | *[!0-9]* | 0) echo "run.sh: -r needs a positive count" >&2;
 
 # Per-round figures are kept under "key/round"; median and maximum reduce
 # them to one figure per key after the last round.
-declare -A rps p50 p99 rss errs cpu
+declare -A rps p50 p99 rss errs cpu lcpu direct
 declare -A h2rps h2mean h2rss h2err h2cpu
-total=$(($(wc -w <<<"$sizes") * 3))
+total=$(($(wc -w <<<"$sizes") * 4))
 [ $h2 = 1 ] && total=$((total + 3))
 total=$((total * rounds))
 run=0
 for round in $(seq "$rounds"); do
 	for size in $sizes; do
+		# The ceiling of this topology: wrk straight to the origin, both on
+		# the load CPU. Through any proxy that core still runs wrk and the
+		# origin and makes the same four socket calls per request, so no
+		# proxy can serve more requests per second than this.
+		run=$((run + 1))
+		echo "[$run/$total] wrk origin direct body=$size round=$round" >&2
+		if [ "$warm" != 0 ]; then taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$warm" "http://$upstream/$size" >/dev/null; fi
+		out=$tmp/wrk-direct-$size-$round.txt
+		taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$dur" "http://$upstream/$size" >"$out"
+		direct[$size/$round]=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 		for px in "${proxies[@]}"; do
 			run=$((run + 1))
 			url=http://127.0.0.1:${h1_port[$px]}/$size
@@ -215,9 +238,10 @@ for round in $(seq "$rounds"); do
 			if [ "$warm" != 0 ]; then taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$warm" "$url" >/dev/null; fi
 			reset_peak "${pid_of[$px]}"
 			out=$tmp/wrk-$px-$size-$round.txt
-			t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now)
+			t0=$(cpu_ticks "${pid_of[$px]}") w0=$(now) l0=$(cpu_busy "$load_cpu")
 			taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"$dur" --latency "$url" >"$out"
 			k=$px/$size/$round
+			lcpu[$k]=$(busy_pct "$l0" "$(cpu_busy "$load_cpu")")
 			cpu[$k]=$(cpu_pct $(($(cpu_ticks "${pid_of[$px]}") - t0)) "$(awk -v a="$w0" -v b="$(now)" 'BEGIN { print b - a }')")
 			rps[$k]=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 			p50[$k]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -270,8 +294,9 @@ for size in $sizes; do
 	for px in "${proxies[@]}"; do
 		k=$px/$size
 		rps[$k]=$(median rps "$k") p50[$k]=$(median p50 "$k") p99[$k]=$(median p99 "$k")
-		cpu[$k]=$(median cpu "$k") rss[$k]=$(maximum rss "$k")
+		cpu[$k]=$(median cpu "$k") rss[$k]=$(maximum rss "$k") lcpu[$k]=$(median lcpu "$k")
 	done
+	direct[$size]=$(median direct "$size")
 done
 if [ $h2 = 1 ]; then
 	for px in "${proxies[@]}"; do
@@ -292,16 +317,19 @@ echo "HTTP/1.1 keep-alive: wrk -t1 -c$conns -d$dur, origin+wrk on CPU $load_cpu,
 if [ "$rounds" -gt 1 ]; then echo "medians of $rounds interleaved rounds (RSS: the largest)"; fi
 echo "ratios are proxy/nginx (RPS: higher is better; latency and RSS: lower is better); RSS is the peak during the run"
 echo "CPU% is the proxy's CPU time over the run (100 = one CPU); req/CPU-s = RPS / CPU share, less sensitive to other load"
-printf '%-8s %-9s %8s %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s\n' \
-	body proxy RPS xnginx p50_ms xnginx p99_ms xnginx RSS_MiB xnginx xhttputil CPU% req/CPU-s xnginx
+echo "load% is how busy the load CPU was (wrk + origin, softirq included): near 100 the client side caps RPS"
+echo "xdirect is RPS over wrk straight to the origin on the load CPU, the most any proxy can reach here"
+printf '%-8s %-9s %8s %7s %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s %5s\n' \
+	body proxy RPS xnginx xdirect p50_ms xnginx p99_ms xnginx RSS_MiB xnginx xhttputil CPU% req/CPU-s xnginx load%
 for size in $sizes; do
+	printf '%-8s %-9s %8.0f %7s %7s\n' "$size" direct "${direct[$size]}" "$(ratio "${direct[$size]}" "${rps[nginx/$size]}")" 1.00
 	for px in "${proxies[@]}"; do
 		k=$px/$size n=nginx/$size
 		eff=$(per_cpu "${rps[$k]}" "${cpu[$k]}") neff=$(per_cpu "${rps[$n]}" "${cpu[$n]}")
-		printf '%-8s %-9s %8.0f %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s\n' "$size" "$px" "${rps[$k]}" \
-			"$(ratio "${rps[$k]}" "${rps[$n]}")" "${p50[$k]}" "$(ratio "${p50[$k]}" "${p50[$n]}")" \
+		printf '%-8s %-9s %8.0f %7s %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s %5s\n' "$size" "$px" "${rps[$k]}" \
+			"$(ratio "${rps[$k]}" "${rps[$n]}")" "$(ratio "${rps[$k]}" "${direct[$size]}")" "${p50[$k]}" "$(ratio "${p50[$k]}" "${p50[$n]}")" \
 			"${p99[$k]}" "$(ratio "${p99[$k]}" "${p99[$n]}")" "${rss[$k]}" "$(ratio "${rss[$k]}" "${rss[$n]}")" \
-			"$(ratio "${rps[$k]}" "${rps[httputil/$size]}")" "${cpu[$k]}" "$eff" "$(ratio "$eff" "$neff")"
+			"$(ratio "${rps[$k]}" "${rps[httputil/$size]}")" "${cpu[$k]}" "$eff" "$(ratio "$eff" "$neff")" "${lcpu[$k]}"
 	done
 done
 for k in "${!errs[@]}"; do
