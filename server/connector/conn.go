@@ -27,6 +27,20 @@ type Conn struct {
 	probe   *idleProbe      // made by CanCheckIdle
 }
 
+// Socket returns the TCP or Unix socket under a plaintext connection,
+// whose Read and Write are c's own (c adds nothing to them), so that a
+// protocol session may do its I/O on the socket directly; nil over TLS.
+func (c *Conn) Socket() net.Conn {
+	if c.tls {
+		return nil
+	}
+	switch c.Conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return c.Conn
+	}
+	return nil
+}
+
 // ALPN returns the protocol negotiated by TLS ALPN: "h2", "http/1.1", or ""
 // when none was (or for plaintext connections).
 func (c *Conn) ALPN() string { return c.alpn }

@@ -27,6 +27,7 @@ import (
 // done.
 type ClientSession struct {
 	conn net.Conn
+	io   net.Conn // conn, or conn with raw system calls (ioConn)
 	dl   deadlines
 	opts Options
 	rd   reader
@@ -53,11 +54,11 @@ type ClientSession struct {
 // means the zero Options (the defaults). The session owns conn: Release
 // returns it or closes it.
 func NewClientSession(conn net.Conn, opts *Options) *ClientSession {
-	c := &ClientSession{conn: conn}
+	c := &ClientSession{conn: conn, io: ioConn(conn)}
 	if opts != nil {
 		c.opts = *opts
 	}
-	c.rd.conn = conn
+	c.rd.conn = c.io
 	c.dl.init(conn, false)
 	c.rd.dl = &c.dl
 	return c
@@ -83,7 +84,7 @@ func (c *ClientSession) WriteRequestHeader(req *httpheader.RequestHeader) error 
 	c.req, c.reqKA = req, RequestKeepAlive(req)
 	c.final, c.upgraded = false, false
 	c.wbuf = req.AppendWire(c.wbuf[:0])
-	c.bw.reset(c.conn, &c.dl, fr, perr.Upstream, c.opts.writeTimeout())
+	c.bw.reset(c.io, &c.dl, fr, perr.Upstream, c.opts.writeTimeout())
 	if err := c.bw.writeRaw(c.wbuf); err != nil {
 		c.wbroken = true
 		return err

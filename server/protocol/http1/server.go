@@ -29,6 +29,7 @@ import (
 // goroutines must be done before Finish.
 type ServerSession struct {
 	conn net.Conn
+	io   net.Conn // conn, or conn with raw system calls (ioConn)
 	dl   deadlines
 	opts Options
 	rd   reader
@@ -62,11 +63,11 @@ type ServerSession struct {
 // opts means the zero Options (the defaults). The session owns conn from
 // now on: Finish or Close close it.
 func NewServerSession(conn net.Conn, opts *Options) *ServerSession {
-	s := &ServerSession{conn: conn}
+	s := &ServerSession{conn: conn, io: ioConn(conn)}
 	if opts != nil {
 		s.opts = *opts
 	}
-	s.rd.conn = conn
+	s.rd.conn = s.io
 	s.dl.init(conn, true)
 	s.rd.dl = &s.dl
 	return s
@@ -210,7 +211,7 @@ func (s *ServerSession) sendContinue() error {
 		return nil
 	}
 	s.dl.write(s.opts.writeTimeout())
-	if _, err := s.conn.Write(continueLine); err != nil {
+	if _, err := s.io.Write(continueLine); err != nil {
 		s.keepAlive = false
 		return writeError(err, perr.Downstream)
 	}
@@ -326,7 +327,7 @@ func (s *ServerSession) writeHead(resp *httpheader.ResponseHeader, hold bool) er
 		return perr.Explain(perr.InternalError, "http1: chunked response to an HTTP/1.0 request").AsIn()
 	}
 	s.wbuf = resp.AppendWire(s.wbuf[:0])
-	s.bw.reset(s.conn, &s.dl, fr, perr.Downstream, s.opts.writeTimeout())
+	s.bw.reset(s.io, &s.dl, fr, perr.Downstream, s.opts.writeTimeout())
 	if hold && st >= 200 && fr.Kind != BodyTunnel {
 		s.bw.hold(&s.wbuf)
 	} else if err := s.bw.writeRaw(s.wbuf); err != nil {
@@ -414,7 +415,7 @@ func (s *ServerSession) RespondError(status int) error {
 	b = append(b, statusText(status)...)
 	b = append(b, "\r\nServer: Pingora\r\nContent-Length: 0\r\nCache-Control: private, no-store\r\nConnection: close\r\n\r\n"...)
 	s.wbuf = b
-	s.bw.reset(s.conn, &s.dl, Framing{}, perr.Downstream, s.opts.writeTimeout())
+	s.bw.reset(s.io, &s.dl, Framing{}, perr.Downstream, s.opts.writeTimeout())
 	return s.bw.writeRaw(b)
 }
 

@@ -8,7 +8,19 @@ import (
 
 	perr "github.com/pingora-go/pingora/errors"
 	"github.com/pingora-go/pingora/httpheader"
+	"github.com/pingora-go/pingora/server/internal/rawsock"
 )
+
+// ioConn returns the connection a session reads and writes through:
+// conn's socket with raw system calls when conn is (or wraps, as
+// connector.Conn does) a TCP or Unix socket on Linux (see package
+// rawsock), else conn itself.
+func ioConn(conn net.Conn) net.Conn {
+	if rc := rawsock.Wrap(conn); rc != nil {
+		return rc
+	}
+	return conn
+}
 
 var crlf = []byte("\r\n")
 
@@ -55,7 +67,7 @@ func (bw *bodyWriter) reset(conn net.Conn, dl *deadlines, fr Framing, src perr.S
 	bw.done, bw.written = fr.Kind == BodyNone, 0
 	bw.held = false
 	switch conn.(type) {
-	case *net.TCPConn, *net.UnixConn:
+	case *net.TCPConn, *net.UnixConn, *rawsock.Conn:
 		bw.copyMax = coalesceVecMax
 	default:
 		bw.copyMax = coalesceMax
@@ -100,9 +112,14 @@ func (bw *bodyWriter) writeDirect(b []byte) error {
 
 // writeVec writes v in one vectored write where the conn supports it.
 func (bw *bodyWriter) writeVec(v [][]byte) error {
-	bw.vec = v
 	bw.dl.write(bw.timeout)
-	_, err := bw.vec.WriteTo(bw.conn)
+	var err error
+	if rc, ok := bw.conn.(*rawsock.Conn); ok {
+		_, err = rc.Writev(v)
+	} else {
+		bw.vec = v
+		_, err = bw.vec.WriteTo(bw.conn)
+	}
 	bw.vecArr = [4][]byte{}
 	if err != nil {
 		return writeError(err, bw.src)
