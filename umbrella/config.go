@@ -57,6 +57,11 @@ const (
 	DefaultIdleTimeout = 60 * time.Second
 	// Version is the only configuration format version there is.
 	Version = 1
+	// DefaultProtocol is a service's protocol.
+	DefaultProtocol = "http"
+	// DefaultTCPIdleTimeout closes an idle tcp tunnel (nginx stream's
+	// proxy_timeout).
+	DefaultTCPIdleTimeout = 10 * time.Minute
 )
 
 // Config is a whole configuration file: the server's fields at the top
@@ -112,6 +117,17 @@ type Service struct {
 	// Name names the service in logs and metrics. Unique. If empty,
 	// "service<N>" with N its position from 1.
 	Name string
+	// Protocol is what the service proxies: "http" (requests, over
+	// HTTP/1 and HTTP/2) or "tcp" (each connection tunnelled as a byte
+	// stream to a peer of its route's upstream, as nginx's stream module
+	// does: TLS passes through untouched unless the listener terminates
+	// it, and routes may match the TLS server name). A tcp service takes
+	// listen, routes or upstream (routes match by sni only), idle_timeout
+	// and access_log. If empty, DefaultProtocol.
+	Protocol string
+	// IdleTimeout closes a tcp tunnel in which no byte moved either way
+	// for this long. If zero, DefaultTCPIdleTimeout. tcp services only.
+	IdleTimeout time.Duration
 	// Listen are the sockets the service accepts on. At least one.
 	Listen []Listen
 	// H2C accepts HTTP/2 over cleartext (prior knowledge) on the plain
@@ -209,6 +225,12 @@ type ListenTLS struct {
 // Route sends matching requests to an upstream. Empty Host and
 // PathPrefix match every request.
 type Route struct {
+	// SNI matches, on a tcp service, the server name of the TLS
+	// ClientHello a client sends first (TLS passthrough),
+	// case-insensitively; "*.example.com" matches any subdomain of
+	// example.com. If empty, any connection, TLS or not. tcp services
+	// only.
+	SNI string
 	// Host matches the request's host (without port), case-insensitively;
 	// "*.example.com" matches any subdomain of example.com. If empty, any
 	// host.
@@ -603,7 +625,13 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 				s.Listen = append(s.Listen, l)
 			})
 		},
-		"h2c":         func(v *yaml.Node, f string) { d.boolean(v, f, &s.H2C) },
+		"protocol": func(v *yaml.Node, f string) {
+			if d.str(v, f, &s.Protocol) && s.Protocol != "http" && s.Protocol != "tcp" {
+				d.failf(v, f, "%q is not http or tcp", s.Protocol)
+			}
+		},
+		"idle_timeout": func(v *yaml.Node, f string) { d.duration(v, f, &s.IdleTimeout) },
+		"h2c":          func(v *yaml.Node, f string) { d.boolean(v, f, &s.H2C) },
 		"x_forwarded": func(v *yaml.Node, f string) { d.boolean(v, f, &s.XForwarded) },
 		"upstream": func(v *yaml.Node, f string) {
 			if d.str(v, f, &single) {
@@ -620,6 +648,14 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 			d.list(v, f, func(_ int, n *yaml.Node, f string) {
 				r := Route{line: n.Line}
 				d.fields(n, f, map[string]func(*yaml.Node, string){
+					"sni": func(v *yaml.Node, f string) {
+						if d.str(v, f, &r.SNI) {
+							r.SNI = strings.ToLower(r.SNI)
+							if r.SNI == "" {
+								d.failf(v, f, "empty: remove it to match every connection")
+							}
+						}
+					},
 					"host": func(v *yaml.Node, f string) {
 						if d.str(v, f, &r.Host) {
 							r.Host = strings.ToLower(r.Host)
@@ -759,7 +795,65 @@ func (d *decoder) service(i int, n *yaml.Node, path string) *Service {
 	if s.AccessLog == "" {
 		s.AccessLog = DefaultAccessLog
 	}
+	if s.Protocol == "" {
+		s.Protocol = DefaultProtocol
+	}
+	d.checkProtocol(s, n, path)
 	return s
+}
+
+// checkProtocol rejects what a service's protocol cannot do: HTTP
+// features on a tcp service, tcp ones on an http service.
+func (d *decoder) checkProtocol(s *Service, n *yaml.Node, path string) {
+	if s.Protocol != "tcp" {
+		if s.IdleTimeout != 0 {
+			d.failf(n, path+".idle_timeout", "only for protocol: tcp (HTTP timeouts are the server's)")
+		}
+		for j, r := range s.Routes {
+			if r.SNI != "" {
+				d.failLine(r.line, path+".routes["+strconv.Itoa(j)+"].sni", errors.New("only for protocol: tcp (HTTP routes match host)"))
+			}
+		}
+		return
+	}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = DefaultTCPIdleTimeout
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"h2c", s.H2C},
+		{"x_forwarded", s.XForwarded},
+		{"compression", s.Compression.Enabled},
+		{"rate_limit", s.RateLimit != nil},
+		{"headers", len(s.Headers.RequestSet)+len(s.Headers.RequestRemove)+
+			len(s.Headers.ResponseSet)+len(s.Headers.ResponseRemove) > 0},
+		{"tracing", s.Tracing.Traceparent || s.Tracing.OTLPEndpoint != ""},
+	} {
+		if k.set {
+			d.failf(n, path+"."+k.key, "not for protocol: tcp (a byte stream has no requests)")
+		}
+	}
+	sni := false
+	for j, r := range s.Routes {
+		f := path + ".routes[" + strconv.Itoa(j) + "]"
+		switch {
+		case r.Respond != nil:
+			d.failLine(r.line, f+".respond", errors.New("not for protocol: tcp: a route needs an upstream"))
+		case r.Host != "" || r.PathPrefix != "/":
+			d.failLine(r.line, f, errors.New("protocol: tcp routes match sni only, not host or path_prefix"))
+		}
+		sni = sni || r.SNI != ""
+	}
+	if sni {
+		for j, l := range s.Listen {
+			if l.TLS != nil {
+				d.failLine(l.line, path+".listen["+strconv.Itoa(j)+"].tls",
+					errors.New("sni routes pass TLS through: a listener that terminates TLS cannot route by sni"))
+			}
+		}
+	}
 }
 
 func (d *decoder) respond(n *yaml.Node, path string) *Respond {

@@ -51,6 +51,8 @@
 //	log_level                         debug|info|warn|error info
 //	services[]                        list, at least one
 //	  name                            string, unique       service<N>
+//	  protocol                        http | tcp           http (tcp: connections tunnelled, see below)
+//	  idle_timeout                    duration (tcp)       10m
 //	  listen[]                        addr or {addr, …}    required
 //	    addr                          host:port            required
 //	    proxy_protocol                bool                 false (true: a PROXY v1/v2 header is required)
@@ -60,6 +62,7 @@
 //	  h2c                             bool                 false
 //	  x_forwarded                     bool                 false (true: X-Forwarded-For/-Proto upstream)
 //	  routes[]                        first match wins     required (or upstream / respond)
+//	    sni                           name or *.suffix     any connection (tcp services only)
 //	    host                          name or *.suffix     any host
 //	    path_prefix                   /path                /
 //	    upstream                      upstream name        (one of upstream, respond)
@@ -130,6 +133,22 @@
 // per request (time, service, client, method, host, path, status,
 // bytes_in, bytes_out, upstream, upstream_latency, latency, and trace_id
 // with tracing) in log_format.
+//
+// # TCP services
+//
+// A service with protocol: tcp proxies connections, not requests (package
+// l4): each accepted connection goes to a backend of the first route
+// whose sni matches the server name of the TLS ClientHello the client
+// sends first (the proxy reads it without terminating TLS and replays it
+// upstream; a route without sni matches any connection, TLS or not), and
+// bytes are copied both ways, half-closes passed on, until both sides
+// end or nothing moves for idle_timeout. A listener with tls terminates
+// TLS instead and tunnels the plaintext (no sni routes then). Connect
+// failures are retried on another backend up to the upstream's retries;
+// hash and ketama selection hash the client IP; an upstream's
+// proxy_protocol tells the backend the client's address. One access-log
+// line per connection: service, client, sni, bytes_in, bytes_out,
+// upstream, connect, duration, error.
 //
 // With tracing.traceparent, a service takes part in W3C Trace Context
 // without any tracing library: it continues the trace of a valid incoming

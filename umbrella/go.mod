@@ -21,6 +21,7 @@ require (
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pingora-go/pingora/ketama v0.0.0-00010101000000-000000000000 // indirect
+	github.com/pingora-go/pingora/l4 v0.0.0-00010101000000-000000000000
 	github.com/pingora-go/pingora/pool v0.0.0-00010101000000-000000000000 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -48,3 +49,5 @@ replace github.com/pingora-go/pingora/proxy => ../proxy
 replace github.com/pingora-go/pingora/server => ../server
 
 replace github.com/pingora-go/pingora/tlsbackend => ../tlsbackend
+
+replace github.com/pingora-go/pingora/l4 => ../l4

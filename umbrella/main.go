@@ -196,6 +196,7 @@ type instance struct {
 	// backend; the connector does not own it, so close closes it.
 	upTLS *connector.BackendTLS
 	apps  map[string]*svcApp
+	tcp   map[string]*tcpApp // protocol: tcp services
 	certs []*tlsbackend.CertStore
 	// tracers are the services' tracers (Extensions.Tracing), shut down
 	// by close.
@@ -241,7 +242,7 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 	}, []string{"service", "route", "code"})
 	reg.MustRegister(env.routeReqs)
 
-	in := &instance{env: env, srv: srv, apps: make(map[string]*svcApp), path: cfg.Path}
+	in := &instance{env: env, srv: srv, apps: make(map[string]*svcApp), tcp: make(map[string]*tcpApp), path: cfg.Path}
 	// One TLS backend per build (backend_*.go) serves both directions:
 	// listeners and the connector's upstream handshakes.
 	backend, err := newTLSBackend()
@@ -263,6 +264,21 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
+		if sc.Protocol == "tcp" {
+			ta, err := newTCPApp(sc, in.gen.services[sc.Name], in.conns, env.log.With("service", sc.Name))
+			if err != nil {
+				in.close()
+				return nil, fmt.Errorf("umbrella: service %s: %w", sc.Name, err)
+			}
+			in.tcp[sc.Name] = ta
+			ls := server.NewListeningService(sc.Name, metrics.CountingApp(ta.px, env.metrics, sc.Name))
+			if err := in.addListeners(ls, sc, backend); err != nil {
+				in.close()
+				return nil, err
+			}
+			srv.AddListening(ls)
+			continue
+		}
 		app := &svcApp{name: sc.Name, metrics: env.metrics.Service(sc.Name), routeReqs: env.routeReqs}
 		if ext.Tracing != nil && sc.Tracing.OTLPEndpoint != "" {
 			tr, err := ext.Tracing(sc.Name, sc.Tracing)
@@ -289,28 +305,9 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 		app.px = px
 		in.apps[sc.Name] = app
 		ls := server.NewListeningService(sc.Name, metrics.CountingApp(px, env.metrics, sc.Name))
-		for _, l := range sc.Listen {
-			lc := listener.Config{Addr: l.Addr, OnError: func(err error) { env.log.Debug("listener", "error", err) }}
-			if l.TLS != nil {
-				hs, store, err := listenerTLS(backend, l.TLS)
-				if err != nil {
-					in.close()
-					return nil, fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
-				}
-				lc.TLS = hs
-				in.certs = append(in.certs, store)
-			}
-			if l.ProxyProtocol {
-				// Read before TLS, off the accept loop, within the
-				// listener's handshake timeout.
-				pp, err := proxyproto.NewHandshaker(proxyproto.Options{}, nil)
-				if err != nil {
-					in.close()
-					return nil, fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
-				}
-				lc.Preamble = trustedSources(l.ProxyProtocolFrom, pp)
-			}
-			ls.AddListener(lc)
+		if err := in.addListeners(ls, sc, backend); err != nil {
+			in.close()
+			return nil, err
 		}
 		srv.AddListening(ls)
 	}
@@ -321,6 +318,34 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 	}
 	srv.AddBackground("upstream health checks", in)
 	return in, nil
+}
+
+// addListeners adds a service's listen entries to ls: TLS on the build's
+// backend, a PROXY protocol preamble where asked.
+func (in *instance) addListeners(ls *server.ListeningService, sc *Service, backend tlsbackend.Backend) error {
+	env := in.env
+	for _, l := range sc.Listen {
+		lc := listener.Config{Addr: l.Addr, OnError: func(err error) { env.log.Debug("listener", "error", err) }}
+		if l.TLS != nil {
+			hs, store, err := listenerTLS(backend, l.TLS)
+			if err != nil {
+				return fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
+			}
+			lc.TLS = hs
+			in.certs = append(in.certs, store)
+		}
+		if l.ProxyProtocol {
+			// Read before TLS, off the accept loop, within the
+			// listener's handshake timeout.
+			pp, err := proxyproto.NewHandshaker(proxyproto.Options{}, nil)
+			if err != nil {
+				return fmt.Errorf("umbrella: service %s: listen %s: %w", sc.Name, l.Addr, err)
+			}
+			lc.Preamble = trustedSources(l.ProxyProtocolFrom, pp)
+		}
+		ls.AddListener(lc)
+	}
+	return nil
 }
 
 // newHandler returns the log handler of a log_format and log_level.
@@ -364,7 +389,7 @@ func (e *serverEnv) compile(ctx context.Context, cfg *Config, prev *generation) 
 			cs.compress = s.Compression.Level
 		}
 		for _, r := range s.Routes {
-			cr := compiledRoute{host: r.Host, prefix: r.PathPrefix, respond: r.Respond, label: "respond"}
+			cr := compiledRoute{host: r.Host, sni: r.SNI, prefix: r.PathPrefix, respond: r.Respond, label: "respond"}
 			if r.Respond == nil {
 				cr.up, cr.label = g.upstreams[r.Upstream], r.Upstream
 			}
@@ -458,6 +483,9 @@ func (in *instance) close() {
 		cancel()
 		in.tracers = nil
 	}
+	for _, ta := range in.tcp {
+		_ = ta.px.Close()
+	}
 	if in.conns != nil {
 		_ = in.conns.Close()
 	}
@@ -512,8 +540,10 @@ func (in *instance) reload(ctx context.Context) error {
 		in.env.log.Warn("metrics.listen changed: it takes effect with a graceful upgrade (-u, SIGQUIT)")
 	}
 	for _, s := range cfg.Services {
-		app := in.apps[s.Name]
-		if app == nil {
+		if prev := old.cfg.Service(s.Name); prev != nil && prev.Protocol != s.Protocol {
+			in.env.log.Warn("a protocol change takes effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
+		}
+		if in.apps[s.Name] == nil && in.tcp[s.Name] == nil {
 			in.env.log.Warn("new service ignored until a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
 			continue
 		}
@@ -524,6 +554,11 @@ func (in *instance) reload(ctx context.Context) error {
 			in.env.log.Warn("tracing.otlp_endpoint, service_name and sample_ratio changes take effect with a graceful upgrade (-u, SIGQUIT)", "service", s.Name)
 		}
 	}
+	for name := range in.tcp {
+		if cfg.Service(name) == nil {
+			in.env.log.Warn("service removed from the file keeps running its last configuration until a graceful upgrade", "service", name)
+		}
+	}
 	for name := range in.apps {
 		if cfg.Service(name) == nil {
 			in.env.log.Warn("service removed from the file keeps running its last configuration until a graceful upgrade", "service", name)
@@ -532,8 +567,13 @@ func (in *instance) reload(ctx context.Context) error {
 	// Publish, then start the new upstreams and stop the dropped ones.
 	in.gen = gen
 	for _, s := range cfg.Services {
-		if app := in.apps[s.Name]; app != nil {
+		// A service keeps its protocol until an upgrade: a generation
+		// compiled for the other one is not published to it.
+		if app := in.apps[s.Name]; app != nil && s.Protocol != "tcp" {
 			app.cur.Store(gen.services[s.Name])
+		}
+		if ta := in.tcp[s.Name]; ta != nil && s.Protocol == "tcp" {
+			ta.cur.Store(gen.services[s.Name])
 		}
 	}
 	if in.bgCtx != nil {

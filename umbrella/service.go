@@ -31,6 +31,7 @@ type compiledService struct {
 
 type compiledRoute struct {
 	host    string // lower case; "" any; "*.x" suffix
+	sni     string // tcp services: as host, for the TLS server name
 	prefix  string
 	up      *upstreamRT
 	respond *Respond
@@ -167,16 +168,17 @@ func (a *svcApp) respond(s *proxy.Session, c *reqCtx, r *Respond) error {
 }
 
 func (r *compiledRoute) matches(host, path string) bool {
-	switch {
-	case r.host == "":
-	case strings.HasPrefix(r.host, "*."):
-		if !strings.HasSuffix(host, r.host[1:]) {
-			return false
-		}
-	case r.host != host:
-		return false
+	return (r.host == "" || matchHost(r.host, host)) && strings.HasPrefix(path, r.prefix)
+}
+
+// matchHost reports whether a lower-case host name matches a route's
+// pattern: the same name, or for "*.example.com" any subdomain of
+// example.com.
+func matchHost(pattern, host string) bool {
+	if strings.HasPrefix(pattern, "*.") {
+		return strings.HasSuffix(host, pattern[1:])
 	}
-	return strings.HasPrefix(path, r.prefix)
+	return pattern == host
 }
 
 // requestHost returns the request's host, lower case, without port.

@@ -28,6 +28,7 @@ require (
 	github.com/pingora-go/pingora/balancer v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/errors v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/ketama v0.0.0-00010101000000-000000000000 // indirect
+	github.com/pingora-go/pingora/l4 v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/limits v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/pool v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/server v0.0.0-00010101000000-000000000000 // indirect
@@ -68,3 +69,5 @@ replace github.com/pingora-go/pingora/proxy => ../../proxy
 replace github.com/pingora-go/pingora/server => ../../server
 
 replace github.com/pingora-go/pingora/tlsbackend => ../../tlsbackend
+
+replace github.com/pingora-go/pingora/l4 => ../../l4

@@ -1,0 +1,173 @@
+package umbrella
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pingora-go/pingora/tlsbackend/tlstest"
+)
+
+// lineServer accepts connections and, for each line read, answers
+// "NAME: line"; wrap (may be nil) wraps each accepted connection (TLS).
+func lineServer(t *testing.T, name string, wrap func(net.Conn) net.Conn) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				if wrap != nil {
+					c = wrap(c)
+				}
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					if _, err := fmt.Fprintf(c, "%s: %s\n", name, sc.Text()); err != nil {
+						return
+					}
+				}
+				// The client half-closed: one more line proves the other
+				// direction still works.
+				_, _ = fmt.Fprintf(c, "%s: bye\n", name)
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestRun_TCPService: a protocol: tcp service tunnels bytes both ways and
+// passes a half-close on; with sni routes it sends TLS connections, never
+// terminated, to the upstream their server name picks.
+func TestRun_TCPService(t *testing.T) {
+	ca := tlstest.NewCA(t, "tcp test ca")
+	tlsWrap := func(names ...string) func(net.Conn) net.Conn {
+		certPEM, keyPEM := tlstest.PEM(t, ca.Server(t, tlstest.ECDSAP256, names...))
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		require.NoError(t, err)
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+		return func(c net.Conn) net.Conn { return tls.Server(c, cfg) }
+	}
+	plain := lineServer(t, "plain", nil)
+	siteA := lineServer(t, "a", tlsWrap("a.example"))
+	siteB := lineServer(t, "b", tlsWrap("b.example", "*.b.example"))
+	fallback := lineServer(t, "fallback", nil)
+
+	tcpAddr, sniAddr := freePort(t), freePort(t)
+	runInProcess(t, fmt.Sprintf(`services:
+  - name: raw
+    protocol: tcp
+    listen: [%s]
+    upstream: plain
+    idle_timeout: 5s
+  - name: passthrough
+    protocol: tcp
+    listen: [%s]
+    routes:
+      - {sni: a.example, upstream: a}
+      - {sni: "*.b.example", upstream: b}
+      - {sni: b.example, upstream: b}
+      - {upstream: fallback}
+upstreams:
+  plain: {peers: [%s]}
+  a: {peers: [%s]}
+  b: {peers: [%s]}
+  fallback: {peers: [%s]}
+`, tcpAddr, sniAddr, plain, siteA, siteB, fallback))
+
+	talk := func(t *testing.T, c net.Conn, lines ...string) []string {
+		t.Helper()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		br := bufio.NewReader(c)
+		var got []string
+		for _, l := range lines {
+			_, err := io.WriteString(c, l+"\n")
+			require.NoError(t, err)
+			s, err := br.ReadString('\n')
+			require.NoError(t, err)
+			got = append(got, strings.TrimSuffix(s, "\n"))
+		}
+		return got
+	}
+
+	t.Run("tcp tunnel and half-close", func(t *testing.T) {
+		c, err := net.Dial("tcp", tcpAddr)
+		require.NoError(t, err)
+		defer c.Close()
+		assert.Equal(t, []string{"plain: one", "plain: two"}, talk(t, c, "one", "two"))
+		require.NoError(t, c.(*net.TCPConn).CloseWrite())
+		rest, err := io.ReadAll(c)
+		require.NoError(t, err)
+		assert.Equal(t, "plain: bye\n", string(rest), "the upstream saw EOF and still answered")
+	})
+
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	for _, tc := range []struct{ sni, want string }{
+		{"a.example", "a"},
+		{"b.example", "b"},
+		{"api.b.example", "b"},
+	} {
+		t.Run("sni "+tc.sni, func(t *testing.T) {
+			c, err := tls.Dial("tcp", sniAddr, &tls.Config{ServerName: tc.sni, RootCAs: roots})
+			require.NoError(t, err, "the upstream's certificate, verified end to end")
+			defer c.Close()
+			assert.Equal(t, []string{tc.want + ": hello"}, talk(t, c, "hello"))
+		})
+	}
+	t.Run("no sni match falls back, plaintext too", func(t *testing.T) {
+		c, err := net.Dial("tcp", sniAddr)
+		require.NoError(t, err)
+		defer c.Close()
+		assert.Equal(t, []string{"fallback: plain text"}, talk(t, c, "plain text"))
+	})
+}
+
+func TestParseConfig_TCPErrors(t *testing.T) {
+	const ups = "upstreams:\n  u: {peers: [127.0.0.1:9000]}\n"
+	tests := []struct {
+		name, yaml string
+		want       string
+	}{
+		{"h2c on tcp", "services:\n  - {listen: [127.0.0.1:1], protocol: tcp, upstream: u, h2c: true}\n" + ups,
+			"services[0].h2c: not for protocol: tcp"},
+		{"respond on tcp", "services:\n  - {listen: [127.0.0.1:1], protocol: tcp, respond: {body: x}}\n" + ups,
+			"services[0].routes[0].respond: not for protocol: tcp"},
+		{"host route on tcp", "services:\n  - listen: [127.0.0.1:1]\n    protocol: tcp\n    routes: [{host: a.example, upstream: u}]\n" + ups,
+			"protocol: tcp routes match sni only"},
+		{"sni on http", "services:\n  - listen: [127.0.0.1:1]\n    routes: [{sni: a.example, upstream: u}]\n" + ups,
+			"services[0].routes[0].sni: only for protocol: tcp"},
+		{"idle_timeout on http", "services:\n  - {listen: [127.0.0.1:1], upstream: u, idle_timeout: 5s}\n" + ups,
+			"services[0].idle_timeout: only for protocol: tcp"},
+		{"unknown protocol", "services:\n  - {listen: [127.0.0.1:1], upstream: u, protocol: udp}\n" + ups,
+			`services[0].protocol: "udp" is not http or tcp`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := ParseConfig([]byte(tt.yaml))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	c, _, err := ParseConfig([]byte("services:\n  - {listen: [127.0.0.1:1], protocol: tcp, upstream: u}\n" + ups))
+	require.NoError(t, err)
+	assert.Equal(t, DefaultTCPIdleTimeout, c.Services[0].IdleTimeout)
+	assert.Equal(t, "tcp", c.Services[0].Protocol)
+}
