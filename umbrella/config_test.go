@@ -53,6 +53,7 @@ func TestLoadConfig_Full(t *testing.T) {
 	require.Len(t, web.Listen, 2)
 	require.NotNil(t, web.Listen[1].TLS)
 	assert.False(t, web.Listen[0].ProxyProtocol)
+	assert.Equal(t, 16384, web.Listen[0].NotSentLowat)
 	assert.True(t, web.Listen[1].ProxyProtocol)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}, web.Listen[1].ProxyProtocolFrom)
 	assert.True(t, web.XForwarded)

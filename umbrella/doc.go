@@ -57,6 +57,7 @@
 //	    addr                          host:port            required
 //	    proxy_protocol                bool                 false (true: a PROXY v1/v2 header is required)
 //	    proxy_protocol_from[]         CIDR or address      any source (else others are closed)
+//	    notsent_lowat                 bytes >= 1           system default (TCP_NOTSENT_LOWAT, Linux)
 //	    tls.cert, tls.key             PEM file             required with tls
 //	    tls.client_ca                 PEM file             none (no mTLS)
 //	  h2c                             bool                 false

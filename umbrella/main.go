@@ -325,7 +325,8 @@ func buildWith(ctx context.Context, cfg *Config, opt *server.Opt, ext Extensions
 func (in *instance) addListeners(ls *server.ListeningService, sc *Service, backend tlsbackend.Backend) error {
 	env := in.env
 	for _, l := range sc.Listen {
-		lc := listener.Config{Addr: l.Addr, OnError: func(err error) { env.log.Debug("listener", "error", err) }}
+		lc := listener.Config{Addr: l.Addr, NotSentLowat: l.NotSentLowat,
+			OnError: func(err error) { env.log.Debug("listener", "error", err) }}
 		if l.TLS != nil {
 			hs, store, err := listenerTLS(backend, l.TLS)
 			if err != nil {

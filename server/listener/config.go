@@ -90,6 +90,16 @@ type Config struct {
 	// them (and TCP window scaling sees the receive size). If zero, the
 	// system defaults.
 	SendBuffer, RecvBuffer int
+	// NotSentLowat sets TCP_NOTSENT_LOWAT, in bytes, on every accepted
+	// connection (it is not inherited from the listener): the most bytes the
+	// kernel keeps queued but not yet sent before a write waits. A small
+	// value (16 KiB is Cloudflare's) keeps a response's bulk in the proxy
+	// instead of in socket buffers the client's window cannot drain yet:
+	// less kernel memory per slow client, and bytes are sent by the
+	// proxy's own writes rather than when the client's acknowledgements
+	// arrive. Linux only. If zero, the system default
+	// (net.ipv4.tcp_notsent_lowat, unlimited unless changed).
+	NotSentLowat int
 
 	// UnixMode is the permission of the Unix socket file, set after bind
 	// and before the socket listens, so no client connects under a looser
@@ -135,9 +145,9 @@ func (c Config) resolve() (Config, error) {
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	if c.Backlog < 0 || c.FastOpen < 0 || c.SendBuffer < 0 || c.RecvBuffer < 0 ||
+	if c.Backlog < 0 || c.FastOpen < 0 || c.SendBuffer < 0 || c.RecvBuffer < 0 || c.NotSentLowat < 0 ||
 		c.UserTimeout < 0 || c.BindRetries < 0 || c.BindRetryDelay < 0 {
-		return c, errors.New("listener: negative Backlog, FastOpen, SendBuffer, RecvBuffer, UserTimeout, BindRetries or BindRetryDelay")
+		return c, errors.New("listener: negative Backlog, FastOpen, SendBuffer, RecvBuffer, NotSentLowat, UserTimeout, BindRetries or BindRetryDelay")
 	}
 	if c.BindRetryDelay == 0 {
 		c.BindRetryDelay = DefaultBindRetryDelay
@@ -156,6 +166,7 @@ func (c Config) resolve() (Config, error) {
 			{c.ReusePort, "ReusePort"}, {c.IPv6Only, "IPv6Only"}, {c.FastOpen != 0, "FastOpen"},
 			{c.Nagle, "Nagle"}, {c.KeepAlive != (net.KeepAliveConfig{}), "KeepAlive"},
 			{c.NoKeepAlive, "NoKeepAlive"}, {c.UserTimeout != 0, "UserTimeout"},
+			{c.NotSentLowat != 0, "NotSentLowat"},
 		}
 		for _, o := range tcpOnly {
 			if o.set {
@@ -175,6 +186,7 @@ func (c Config) resolve() (Config, error) {
 		{c.SendBuffer != 0 || c.RecvBuffer != 0, haveSockopts, "SendBuffer and RecvBuffer"},
 		{c.FastOpen != 0, haveLinuxTCP, "FastOpen"},
 		{c.UserTimeout != 0, haveLinuxTCP, "UserTimeout"},
+		{c.NotSentLowat != 0, haveLinuxTCP, "NotSentLowat"},
 	}
 	for _, o := range unsupported {
 		if o.set && !o.have {

@@ -305,6 +305,12 @@ func (l *Listener) tune(c net.Conn) {
 	if l.cfg.Nagle {
 		_ = tc.SetNoDelay(false)
 	}
+	if l.cfg.NotSentLowat > 0 {
+		// Not inherited from the listening socket: set on each.
+		if rc, err := tc.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = setNotSentLowat(int(fd), l.cfg.NotSentLowat) })
+		}
+	}
 	if l.adopted {
 		switch {
 		case l.cfg.NoKeepAlive:

@@ -14,3 +14,5 @@ var errLinuxOnly = errors.New("listener: option needs linux")
 func setFastOpen(int, int) error { return errLinuxOnly }
 
 func setUserTimeout(int, time.Duration) error { return errLinuxOnly }
+
+func setNotSentLowat(int, int) error { return errLinuxOnly }

@@ -19,3 +19,8 @@ func setUserTimeout(s int, d time.Duration) error {
 	ms := int(min(d.Milliseconds(), 1<<31-1))
 	return os.NewSyscallError("setsockopt TCP_USER_TIMEOUT", unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, max(ms, 1)))
 }
+
+// setNotSentLowat sets TCP_NOTSENT_LOWAT, in bytes.
+func setNotSentLowat(s, n int) error {
+	return os.NewSyscallError("setsockopt TCP_NOTSENT_LOWAT", unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, n))
+}

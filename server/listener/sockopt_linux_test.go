@@ -40,6 +40,7 @@ func TestListen_SocketOptions(t *testing.T) {
 		{"KeepAlive idle", listener.Config{KeepAlive: net.KeepAliveConfig{Enable: true, Idle: 42 * time.Second}}, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 42},
 		{"KeepAlive count", listener.Config{KeepAlive: net.KeepAliveConfig{Enable: true, Count: 3}}, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 3},
 		{"UserTimeout", listener.Config{UserTimeout: 7 * time.Second}, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 7000},
+		{"NotSentLowat", listener.Config{NotSentLowat: 16 << 10}, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, 16 << 10},
 	}
 	for _, tt := range tests {
 		for _, adopted := range []bool{false, true} {

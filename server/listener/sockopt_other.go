@@ -40,3 +40,5 @@ func listenUnix(c *Config) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+func setNotSentLowat(int, int) error { return nil } // rejected by Config.resolve

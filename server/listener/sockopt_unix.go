@@ -59,6 +59,13 @@ func setListenerOpts(s int, c *Config) error {
 			return os.NewSyscallError("setsockopt SO_RCVBUF", err)
 		}
 	}
+	if c.NotSentLowat > 0 {
+		// Checks the option on the listening socket; accepted sockets do
+		// not inherit it, tune sets it on each.
+		if err := setNotSentLowat(s, c.NotSentLowat); err != nil {
+			return err
+		}
+	}
 	if c.UserTimeout > 0 {
 		return setUserTimeout(s, c.UserTimeout)
 	}

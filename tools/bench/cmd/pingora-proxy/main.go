@@ -21,19 +21,23 @@ import (
 	"github.com/pingora-go/pingora/proxy"
 	"github.com/pingora-go/pingora/server"
 	"github.com/pingora-go/pingora/server/connector"
+	"github.com/pingora-go/pingora/server/listener"
 	"github.com/pingora-go/pingora/server/peer"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8001", "listen address (port 0: any free port)")
 	upstream := flag.String("upstream", "127.0.0.1:8000", "origin address")
+	bodyBuf := flag.Int("body-buffer", 0, "body buffer size in bytes (0: the proxy's default)")
+	lowat := flag.Int("notsent-lowat", 0, "TCP_NOTSENT_LOWAT of accepted connections in bytes (0: the system's)")
 	flag.Parse()
 
 	origin := peer.New(*upstream, false, "")
 	p, err := proxy.New(proxy.Hooks[struct{}]{
 		UpstreamPeer: func(*proxy.Session, *struct{}) (*peer.Peer, error) { return origin, nil },
 	}, proxy.Options{
-		H2C: true,
+		H2C:            true,
+		BodyBufferSize: *bodyBuf,
 		// As many idle upstream connections as nginx's "keepalive 256" in
 		// run.sh: the HTTP/2 runs have 160 streams in flight, and the
 		// default pool (128, Pingora's) would close and redial the rest.
@@ -53,7 +57,7 @@ func main() {
 		log.Fatalf("pingora-proxy: %v", err)
 	}
 	svc := server.NewListeningService("proxy", p)
-	svc.AddTCP(*addr)
+	svc.AddListener(listener.Config{Addr: *addr, NotSentLowat: *lowat})
 	s.AddListening(svc)
 
 	done := make(chan error, 1)
