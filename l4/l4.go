@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -389,9 +388,7 @@ func (s *session) connect(ctx context.Context) (net.Conn, error) {
 			p.log.Info("l4: no upstream peer", "client", s.info.ClientAddr, "sni", s.info.SNI, "attempt", attempt, "error", err)
 			return nil, err
 		}
-		if pr.ProxyProtocol != 0 && !pr.ProxySource.IsValid() && !pr.ProxyDestination.IsValid() {
-			pr = withClientAddrs(pr, s.info.ClientAddr, s.info.LocalAddr)
-		}
+		pr = pr.ForClient(s.info.ClientAddr, s.info.LocalAddr) // PROXY protocol peers announce this client
 		s.peer = pr
 		conn, err := p.conns.Dial(ctx, pr)
 		if err == nil {
@@ -435,22 +432,6 @@ func retryable(err error) bool {
 	return ok && e.Retry()
 }
 
-// withClientAddrs returns a copy of pr whose PROXY protocol header
-// carries the client connection's addresses (none if they are not TCP).
-func withClientAddrs(pr *peer.Peer, client, local net.Addr) *peer.Peer {
-	cp := *pr
-	cp.ProxySource, cp.ProxyDestination = tcpAddrPort(client), tcpAddrPort(local)
-	return &cp
-}
-
-// tcpAddrPort returns a TCP address as a netip.AddrPort, anything else as
-// the zero value.
-func tcpAddrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort()
-	}
-	return netip.AddrPort{}
-}
 
 func peerString(p *peer.Peer) string {
 	if p == nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -228,9 +227,7 @@ func (p *Proxy[C]) attempt(st *reqState[C]) error {
 	if pr == nil {
 		return perr.Explain(perr.InternalError, "proxy: UpstreamPeer returned no peer").AsIn()
 	}
-	if pr.ProxyProtocol != 0 && !pr.ProxySource.IsValid() && !pr.ProxyDestination.IsValid() {
-		pr = withClientAddrs(pr, s.clientAddr, s.serverAddr)
-	}
+	pr = pr.ForClient(s.clientAddr, s.serverAddr) // PROXY protocol peers announce this client
 	s.peer = pr
 	up, err := p.connect(st, pr)
 	if err != nil {
@@ -268,24 +265,6 @@ func (p *Proxy[C]) attempt(st *reqState[C]) error {
 		e = DefaultErrorWhileProxy(s, pr, e)
 	}
 	return e
-}
-
-// withClientAddrs returns a copy of pr whose PROXY protocol header
-// carries the downstream connection's addresses (none if they are not
-// TCP: a Unix socket client).
-func withClientAddrs(pr *peer.Peer, client, server net.Addr) *peer.Peer {
-	cp := *pr
-	cp.ProxySource, cp.ProxyDestination = tcpAddrPort(client), tcpAddrPort(server)
-	return &cp
-}
-
-// tcpAddrPort returns a TCP address as a netip.AddrPort, anything else as
-// the zero value.
-func tcpAddrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort()
-	}
-	return netip.AddrPort{}
 }
 
 // connect gets an HTTP/1 session or an HTTP/2 stream to pr, as its ALPN

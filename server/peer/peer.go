@@ -305,6 +305,31 @@ func (p *Peer) String() string {
 	return b.String()
 }
 
+// ForClient returns the peer to connect to on behalf of a client at
+// client that connected to local: p itself, unless p sends a PROXY
+// protocol header and carries neither address, in which case a copy
+// carrying both (TCP addresses; anything else, a Unix socket client,
+// leaves the header without addresses). Proxies call it so that a shared
+// Peer announces each client, and its connections are pooled per client.
+func (p *Peer) ForClient(client, local net.Addr) *Peer {
+	if p.ProxyProtocol == 0 || p.ProxySource.IsValid() || p.ProxyDestination.IsValid() {
+		return p
+	}
+	cp := *p
+	cp.ProxySource, cp.ProxyDestination = tcpAddrPort(client), tcpAddrPort(local)
+	return &cp
+}
+
+// tcpAddrPort returns a TCP address as a netip.AddrPort (an IPv4-mapped
+// address as IPv4), anything else as the zero value.
+func tcpAddrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
 // ProxyAddrs returns the addresses a PROXY header to the peer carries:
 // ProxySource and ProxyDestination with IPv4-mapped IPv6 addresses
 // unmapped and zones dropped, or two zero values if either is not valid

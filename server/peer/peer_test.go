@@ -3,6 +3,7 @@ package peer_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -240,6 +241,27 @@ func TestPeer_ProxyAddrs(t *testing.T) {
 	a.ProxyProtocol, b.ProxyProtocol, b.ProxySource = 0, 0, ap("192.0.2.8:5")
 	assert.True(t, a.Key() == b.Key())
 	assert.Equal(t, "addr: a:1, scheme: HTTP, proxy protocol: v2", (&peer.Peer{Addr: "a:1", ProxyProtocol: 2}).String())
+}
+
+func TestPeer_ForClient(t *testing.T) {
+	client := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}
+	local := &net.TCPAddr{IP: net.ParseIP("198.51.100.1"), Port: 443}
+	plain := peer.New("10.0.0.1:80", false, "")
+	assert.Same(t, plain, plain.ForClient(client, local), "no PROXY protocol: the peer itself")
+
+	pp := &peer.Peer{Addr: "10.0.0.1:80", ProxyProtocol: 2}
+	got := pp.ForClient(client, local)
+	require.NotSame(t, pp, got, "a copy: the shared peer is not changed")
+	assert.False(t, pp.ProxySource.IsValid())
+	assert.Equal(t, "192.0.2.7:40000", got.ProxySource.String())
+	assert.Equal(t, "198.51.100.1:443", got.ProxyDestination.String())
+	assert.False(t, pp.Key() == got.Key(), "connections are pooled per client")
+
+	set := &peer.Peer{Addr: "10.0.0.1:80", ProxyProtocol: 1, ProxySource: netip.MustParseAddrPort("203.0.113.1:1")}
+	assert.Same(t, set, set.ForClient(client, local), "addresses a hook set are kept")
+
+	unix := pp.ForClient(&net.UnixAddr{Name: "/run/c.sock", Net: "unix"}, local)
+	assert.False(t, unix.ProxySource.IsValid(), "a Unix socket client: no addresses")
 }
 
 func FuzzPeer_Validate(f *testing.F) {
