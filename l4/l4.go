@@ -432,7 +432,6 @@ func retryable(err error) bool {
 	return ok && e.Retry()
 }
 
-
 func peerString(p *peer.Peer) string {
 	if p == nil {
 		return ""
