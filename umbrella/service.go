@@ -216,36 +216,38 @@ func (a *svcApp) upstreamPeer(s *proxy.Session, c *reqCtx) (*peer.Peer, error) {
 		c.upStart = time.Now()
 	}
 	a.release(c)
-	key := up.key(s)
-	var b *balancer.Backend
-	var ok bool
-	if len(c.tried) == 0 {
-		if up.leastConn {
-			b, ok = up.lb.Acquire(key)
-			c.acquired = ok
-		} else {
-			b, ok = up.lb.Select(key)
-		}
-	} else {
-		for cand := range up.lb.Candidates(key) {
-			if !tried(c.tried, cand) {
-				b, ok = cand, true
-				break
-			}
-		}
-		if ok && up.leastConn {
-			up.lb.AcquireBackend(b)
-			c.acquired = true
-		}
-	}
+	b, acquired, ok := up.pick(up.key(s), c.tried)
 	if !ok {
 		return nil, perr.Explain(perr.HTTPStatus(502), "umbrella: upstream "+up.conf.Name+" has no ready peer").AsUp()
 	}
-	c.backend = b
+	c.backend, c.acquired = b, acquired
 	return b.Ext.(*peer.Peer), nil
 }
 
-func tried(list []*balancer.Backend, b *balancer.Backend) bool {
+// pick chooses a backend for key: the balancer's choice when none was
+// tried yet, else the first candidate not in tried. acquired reports a
+// least_conn count taken, to be released when the backend is done with.
+func (up *upstreamRT) pick(key []byte, tried []*balancer.Backend) (b *balancer.Backend, acquired, ok bool) {
+	if len(tried) == 0 {
+		if up.leastConn {
+			b, ok = up.lb.Acquire(key)
+			return b, ok, ok
+		}
+		b, ok = up.lb.Select(key)
+		return b, false, ok
+	}
+	for cand := range up.lb.Candidates(key) {
+		if !wasTried(tried, cand) {
+			if up.leastConn {
+				up.lb.AcquireBackend(cand)
+			}
+			return cand, up.leastConn, true
+		}
+	}
+	return nil, false, false
+}
+
+func wasTried(list []*balancer.Backend, b *balancer.Backend) bool {
 	for _, t := range list {
 		if t.Addr == b.Addr && t.Unix == b.Unix {
 			return true

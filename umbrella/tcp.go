@@ -97,32 +97,12 @@ func (a *tcpApp) upstream(_ context.Context, info *l4.ConnInfo, attempt int) (*p
 			return nil, perr.Explain(perr.ConnectError, "umbrella: upstream "+up.conf.Name+": retries exhausted").AsUp()
 		}
 	}
-	key := []byte(addrIP(info.ClientAddr))
-	var b *balancer.Backend
-	ok := false
-	if len(c.tried) == 0 {
-		if up.leastConn {
-			b, ok = up.lb.Acquire(key)
-			c.acquired = ok
-		} else {
-			b, ok = up.lb.Select(key)
-		}
-	} else {
-		for cand := range up.lb.Candidates(key) {
-			if !tried(c.tried, cand) {
-				b, ok = cand, true
-				break
-			}
-		}
-		if ok && up.leastConn {
-			up.lb.AcquireBackend(b)
-			c.acquired = true
-		}
-	}
+	b, acquired, ok := up.pick([]byte(addrIP(info.ClientAddr)), c.tried)
 	if !ok {
 		c.backend = nil
 		return nil, perr.Explain(perr.ConnectError, "umbrella: upstream "+up.conf.Name+" has no ready peer").AsUp()
 	}
+	c.acquired = acquired
 	c.backend = b
 	return b.Ext.(*peer.Peer), nil
 }

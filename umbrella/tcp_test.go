@@ -70,8 +70,17 @@ func TestRun_TCPService(t *testing.T) {
 	siteB := lineServer(t, "b", tlsWrap("b.example", "*.b.example"))
 	fallback := lineServer(t, "fallback", nil)
 
-	tcpAddr, sniAddr := freePort(t), freePort(t)
+	tcpAddr, sniAddr, failAddr, deadAddr := freePort(t), freePort(t), freePort(t), freePort(t)
+	dead := freePort(t) // nothing listens here
 	runInProcess(t, fmt.Sprintf(`services:
+  - name: failover
+    protocol: tcp
+    listen: [%s]
+    upstream: flaky
+  - name: nowhere
+    protocol: tcp
+    listen: [%s]
+    upstream: down
   - name: raw
     protocol: tcp
     listen: [%s]
@@ -90,7 +99,9 @@ upstreams:
   a: {peers: [%s]}
   b: {peers: [%s]}
   fallback: {peers: [%s]}
-`, tcpAddr, sniAddr, plain, siteA, siteB, fallback))
+  flaky: {peers: [%s, %s], retries: 1}
+  down: {peers: [%s], retries: 0}
+`, failAddr, deadAddr, tcpAddr, sniAddr, plain, siteA, siteB, fallback, dead, plain, dead))
 
 	talk := func(t *testing.T, c net.Conn, lines ...string) []string {
 		t.Helper()
@@ -116,6 +127,24 @@ upstreams:
 		rest, err := io.ReadAll(c)
 		require.NoError(t, err)
 		assert.Equal(t, "plain: bye\n", string(rest), "the upstream saw EOF and still answered")
+	})
+
+	t.Run("a refused backend is retried on the other", func(t *testing.T) {
+		for i := range 4 { // round robin starts on either backend
+			c, err := net.Dial("tcp", failAddr)
+			require.NoError(t, err)
+			assert.Equal(t, []string{fmt.Sprintf("plain: try %d", i)}, talk(t, c, fmt.Sprintf("try %d", i)))
+			c.Close()
+		}
+	})
+	t.Run("no backend: the client is closed", func(t *testing.T) {
+		c, err := net.Dial("tcp", deadAddr)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		n, err := c.Read(make([]byte, 1))
+		assert.Equal(t, 0, n)
+		assert.Error(t, err, "closed without a byte")
 	})
 
 	roots := x509.NewCertPool()

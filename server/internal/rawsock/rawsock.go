@@ -114,19 +114,25 @@ func (c *Conn) Read(b []byte) (int, error) {
 
 // read is the read callback: false asks the poller to wait.
 func (c *Conn) read(fd uintptr) bool {
+	n, errno, again := sysCall(syscall.SYS_READ, fd, unsafe.Pointer(&c.rbuf[0]), len(c.rbuf))
+	c.rn, c.rerrno = n, errno
+	return !again
+}
+
+// sysCall makes one raw read(2), write(2) or writev(2) on fd, retrying
+// EINTR; again reports EAGAIN: the poller must wait for the socket.
+func sysCall(trap, fd uintptr, p unsafe.Pointer, n int) (done int, errno syscall.Errno, again bool) {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.rbuf[0])), uintptr(len(c.rbuf)))
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(p), uintptr(n))
 		switch e {
 		case 0:
-			c.rn = int(n)
+			return int(r), 0, false
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
-		default:
-			c.rerrno = e
+			return 0, 0, true
 		}
-		return true
+		return 0, e, false
 	}
 }
 
@@ -156,20 +162,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 
 // write is the write callback: one write(2), false on EAGAIN.
 func (c *Conn) write(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&c.wbuf[0])), uintptr(len(c.wbuf)))
-		switch e {
-		case 0:
-			c.wn = int(n)
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		default:
-			c.werrno = e
-		}
-		return true
-	}
+	n, errno, again := sysCall(syscall.SYS_WRITE, fd, unsafe.Pointer(&c.wbuf[0]), len(c.wbuf))
+	c.wn, c.werrno = n, errno
+	return !again
 }
 
 // Writev writes the buffers of v in order with vectored writes and
@@ -227,21 +222,10 @@ func (c *Conn) writev(fd uintptr) bool {
 		c.iov[k].SetLen(len(b))
 		k++
 	}
-	defer clear(c.iov[:k]) // drop the references to the caller's buffers
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&c.iov[0])), uintptr(k))
-		switch e {
-		case 0:
-			c.wn = int(n)
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		default:
-			c.werrno = e
-		}
-		return true
-	}
+	n, errno, again := sysCall(syscall.SYS_WRITEV, fd, unsafe.Pointer(&c.iov[0]), k)
+	clear(c.iov[:k]) // drop the references to the caller's buffers
+	c.wn, c.werrno = n, errno
+	return !again
 }
 
 // opError shapes err as net.Conn's methods do: a *net.OpError naming the
