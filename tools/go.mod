@@ -11,6 +11,7 @@ require (
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/pingora-go/pingora/errors v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/httpheader v0.0.0-00010101000000-000000000000 // indirect
+	github.com/pingora-go/pingora/l4 v0.0.0-00010101000000-000000000000
 	github.com/pingora-go/pingora/pool v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pingora-go/pingora/tlsbackend v0.0.0-00010101000000-000000000000 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
@@ -30,3 +31,5 @@ replace github.com/pingora-go/pingora/proxy => ../proxy
 replace github.com/pingora-go/pingora/server => ../server
 
 replace github.com/pingora-go/pingora/tlsbackend => ../tlsbackend
+
+replace github.com/pingora-go/pingora/l4 => ../l4

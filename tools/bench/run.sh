@@ -19,6 +19,11 @@
 #   --load-cpu C CPU for the origin and the load generator (default 0)
 #   --proxy-cpu C CPU for the proxy under test (default 1)
 #   --no-h2      skip the HTTP/2 runs
+#   --l4         compare TCP proxies instead: nginx's stream module
+#                (proxy_pass, 32k buffer) and pingora-go's l4 (cmd/pingora-l4)
+#                tunnel wrk's keep-alive connections to the origin; no
+#                httputil, no HTTP/2. Needs nginx's stream module (Debian:
+#                apt-get install -y libnginx-mod-stream)
 #   -k           keep the temporary directory (raw wrk/h2load output, logs)
 #
 # Needs: go, taskset (util-linux), wrk and nginx; h2load (nghttp2-client) for
@@ -56,7 +61,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 dur=10s warm=1s conns=64 sizes="100 65536 1048576" streams=10 port=18080 rounds=1
-load_cpu=0 proxy_cpu=1 h2=1 keep=0
+load_cpu=0 proxy_cpu=1 h2=1 keep=0 l4=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d) dur=$2; shift 2 ;;
@@ -69,8 +74,9 @@ while [ $# -gt 0 ]; do
 	--load-cpu) load_cpu=$2; shift 2 ;;
 	--proxy-cpu) proxy_cpu=$2; shift 2 ;;
 	--no-h2) h2=0; shift ;;
+	--l4) l4=1 h2=0; shift ;;
 	-k) keep=1; shift ;;
-	-h | --help) sed -n '2,54p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,59p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see -h)" >&2; exit 2 ;;
 	esac
 done
@@ -107,7 +113,12 @@ trap 'exit 130' INT TERM
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "building the benchmark programs" >&2
-(cd "$here" && GOWORK=off go build -o "$tmp/bin/" ./cmd/origin ./cmd/pingora-proxy ./cmd/httputil-proxy)
+stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
+if [ $l4 = 1 ] && ! nginx -V 2>&1 | grep -q -- '--with-stream ' && [ ! -f "$stream_module" ]; then
+	echo "run.sh: --l4 needs nginx's stream module (Debian: apt-get install -y libnginx-mod-stream)" >&2
+	exit 1
+fi
+(cd "$here" && GOWORK=off go build -o "$tmp/bin/" ./cmd/origin ./cmd/pingora-proxy ./cmd/httputil-proxy ./cmd/pingora-l4)
 
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (at most 10 s).
 wait_port() {
@@ -121,6 +132,7 @@ wait_port() {
 }
 
 p_origin=$port p_nginx=$((port + 1)) p_nginx_h2=$((port + 2)) p_httputil=$((port + 3)) p_pingora=$((port + 4))
+p_nginx_l4=$((port + 5)) p_l4=$((port + 6))
 upstream=127.0.0.1:$p_origin
 
 taskset -c "$load_cpu" "$tmp/bin/origin" -addr "$upstream" >"$tmp/origin.log" 2>&1 &
@@ -130,7 +142,14 @@ wait_port "$p_origin"
 mkdir -p "$tmp/nginx/logs"
 user=
 if [ "$(id -u)" = 0 ]; then user="user $(id -un);"; fi
+load=
+stream=
+if [ $l4 = 1 ]; then
+	if [ -f "$stream_module" ]; then load="load_module $stream_module;"; fi
+	stream="stream { upstream origin_tcp { server $upstream; } server { listen 127.0.0.1:$p_nginx_l4; proxy_pass origin_tcp; proxy_buffer_size 32k; } }"
+fi
 cat >"$tmp/nginx/nginx.conf" <<EOF
+$load
 $user
 worker_processes 1;
 pid $tmp/nginx/nginx.pid;
@@ -163,6 +182,7 @@ http {
 		}
 	}
 }
+$stream
 EOF
 taskset -c "$proxy_cpu" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log" \
 	-g 'daemon off;' >"$tmp/nginx.log" 2>&1 &
@@ -174,7 +194,14 @@ pid_httputil=$!
 taskset -c "$proxy_cpu" "$tmp/bin/pingora-proxy" -addr "127.0.0.1:$p_pingora" -upstream "$upstream" >"$tmp/pingora.log" 2>&1 &
 pids+=($!)
 pid_pingora=$!
-for p in "$p_nginx" "$p_nginx_h2" "$p_httputil" "$p_pingora"; do wait_port "$p"; done
+ports=("$p_nginx" "$p_nginx_h2" "$p_httputil" "$p_pingora")
+if [ $l4 = 1 ]; then
+	taskset -c "$proxy_cpu" "$tmp/bin/pingora-l4" -addr "127.0.0.1:$p_l4" -upstream "$upstream" >"$tmp/pingora-l4.log" 2>&1 &
+	pids+=($!)
+	pid_l4=$!
+	ports+=("$p_nginx_l4" "$p_l4")
+fi
+for p in "${ports[@]}"; do wait_port "$p"; done
 # The nginx process that proxies is the worker, the master's only child.
 pid_nginx=$(pgrep -P "$nginx_master" | head -n1)
 [ -n "$pid_nginx" ] || { echo "run.sh: no nginx worker (logs in $tmp)" >&2; keep=1; exit 1; }
@@ -183,6 +210,12 @@ proxies=(nginx httputil pingora)
 declare -A pid_of=([nginx]=$pid_nginx [httputil]=$pid_httputil [pingora]=$pid_pingora)
 declare -A h1_port=([nginx]=$p_nginx [httputil]=$p_httputil [pingora]=$p_pingora)
 declare -A h2_port=([nginx]=$p_nginx_h2 [httputil]=$p_httputil [pingora]=$p_pingora)
+if [ $l4 = 1 ]; then
+	# TCP tunnels: "nginx" is its stream proxy, "pingora" the l4 one.
+	proxies=(nginx pingora)
+	pid_of[pingora]=$pid_l4
+	h1_port=([nginx]=$p_nginx_l4 [pingora]=$p_l4)
+fi
 
 # cpu_ticks PID: user+system CPU time of PID so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -215,7 +248,7 @@ case $rounds in '' | *[!0-9]* | 0) echo "run.sh: -r needs a positive count" >&2;
 # them to one figure per key after the last round.
 declare -A rps p50 p99 rss errs cpu lcpu direct
 declare -A h2rps h2mean h2rss h2err h2cpu
-total=$(($(wc -w <<<"$sizes") * 4))
+total=$(($(wc -w <<<"$sizes") * (${#proxies[@]} + 1)))
 [ $h2 = 1 ] && total=$((total + 3))
 total=$((total * rounds))
 run=0
@@ -313,6 +346,9 @@ per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c + 0 == 0) print "-"; else pri
 
 echo
 echo "load average before the run: $load_before (2 CPUs; above ~0.3 other work competes and figures are noisy)"
+if [ $l4 = 1 ]; then
+	echo "TCP proxies (--l4): nginx = nginx's stream module, pingora = pingora-go's l4; each tunnels wrk's connections to the origin"
+fi
 echo "HTTP/1.1 keep-alive: wrk -t1 -c$conns -d$dur, origin+wrk on CPU $load_cpu, proxy on CPU $proxy_cpu"
 if [ "$rounds" -gt 1 ]; then echo "medians of $rounds interleaved rounds (RSS: the largest)"; fi
 echo "ratios are proxy/nginx (RPS: higher is better; latency and RSS: lower is better); RSS is the peak during the run"
@@ -329,7 +365,7 @@ for size in $sizes; do
 		printf '%-8s %-9s %8.0f %7s %7s %9s %7s %9s %7s %8s %7s %9s %5s %10s %7s %5s\n' "$size" "$px" "${rps[$k]}" \
 			"$(ratio "${rps[$k]}" "${rps[$n]}")" "$(ratio "${rps[$k]}" "${direct[$size]}")" "${p50[$k]}" "$(ratio "${p50[$k]}" "${p50[$n]}")" \
 			"${p99[$k]}" "$(ratio "${p99[$k]}" "${p99[$n]}")" "${rss[$k]}" "$(ratio "${rss[$k]}" "${rss[$n]}")" \
-			"$(ratio "${rps[$k]}" "${rps[httputil/$size]}")" "${cpu[$k]}" "$eff" "$(ratio "$eff" "$neff")" "${lcpu[$k]}"
+			"$(ratio "${rps[$k]}" "${rps[httputil/$size]:-}")" "${cpu[$k]}" "$eff" "$(ratio "$eff" "$neff")" "${lcpu[$k]}"
 	done
 done
 for k in "${!errs[@]}"; do
