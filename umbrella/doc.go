@@ -9,7 +9,8 @@
 // assembles rather than mirrors: programs that want the Go API import
 // server, proxy and balancer directly (see examples/quickstart). The
 // examples directory also holds configurations for a rate-limited API
-// gateway, a WebSocket proxy and a gRPC proxy, each run by a test.
+// gateway, a WebSocket proxy, a gRPC proxy and TLS passthrough with SNI
+// routing (protocol: tcp), each run by a test.
 //
 // # The binary
 //

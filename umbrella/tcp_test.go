@@ -53,18 +53,38 @@ func lineServer(t *testing.T, name string, wrap func(net.Conn) net.Conn) string 
 	return ln.Addr().String()
 }
 
+// tlsServerWrap returns a wrap for lineServer that serves TLS with a
+// certificate of ca for names.
+func tlsServerWrap(t *testing.T, ca *tlstest.CA, names ...string) func(net.Conn) net.Conn {
+	certPEM, keyPEM := tlstest.PEM(t, ca.Server(t, tlstest.ECDSAP256, names...))
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	require.NoError(t, err)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	return func(c net.Conn) net.Conn { return tls.Server(c, cfg) }
+}
+
+// talkLines writes each line to c and returns the line read back for it.
+func talkLines(t *testing.T, c net.Conn, lines ...string) []string {
+	t.Helper()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	br := bufio.NewReader(c)
+	var got []string
+	for _, l := range lines {
+		_, err := io.WriteString(c, l+"\n")
+		require.NoError(t, err)
+		s, err := br.ReadString('\n')
+		require.NoError(t, err)
+		got = append(got, strings.TrimSuffix(s, "\n"))
+	}
+	return got
+}
+
 // TestRun_TCPService: a protocol: tcp service tunnels bytes both ways and
 // passes a half-close on; with sni routes it sends TLS connections, never
 // terminated, to the upstream their server name picks.
 func TestRun_TCPService(t *testing.T) {
 	ca := tlstest.NewCA(t, "tcp test ca")
-	tlsWrap := func(names ...string) func(net.Conn) net.Conn {
-		certPEM, keyPEM := tlstest.PEM(t, ca.Server(t, tlstest.ECDSAP256, names...))
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		require.NoError(t, err)
-		cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
-		return func(c net.Conn) net.Conn { return tls.Server(c, cfg) }
-	}
+	tlsWrap := func(names ...string) func(net.Conn) net.Conn { return tlsServerWrap(t, ca, names...) }
 	plain := lineServer(t, "plain", nil)
 	siteA := lineServer(t, "a", tlsWrap("a.example"))
 	siteB := lineServer(t, "b", tlsWrap("b.example", "*.b.example"))
@@ -103,20 +123,7 @@ upstreams:
   down: {peers: [%s], retries: 0}
 `, failAddr, deadAddr, tcpAddr, sniAddr, plain, siteA, siteB, fallback, dead, plain, dead))
 
-	talk := func(t *testing.T, c net.Conn, lines ...string) []string {
-		t.Helper()
-		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
-		br := bufio.NewReader(c)
-		var got []string
-		for _, l := range lines {
-			_, err := io.WriteString(c, l+"\n")
-			require.NoError(t, err)
-			s, err := br.ReadString('\n')
-			require.NoError(t, err)
-			got = append(got, strings.TrimSuffix(s, "\n"))
-		}
-		return got
-	}
+	talk := talkLines
 
 	t.Run("tcp tunnel and half-close", func(t *testing.T) {
 		c, err := net.Dial("tcp", tcpAddr)
@@ -199,4 +206,39 @@ func TestParseConfig_TCPErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, DefaultTCPIdleTimeout, c.Services[0].IdleTimeout)
 	assert.Equal(t, "tcp", c.Services[0].Protocol)
+}
+
+// TestExample_Passthrough runs examples/passthrough/passthrough.yaml on
+// free ports with real TLS backends behind it.
+func TestExample_Passthrough(t *testing.T) {
+	ca := tlstest.NewCA(t, "passthrough ca")
+	backends := map[string]string{
+		"7443": lineServer(t, "api", tlsServerWrap(t, ca, "api.example.com")),
+		"7444": lineServer(t, "web-1", tlsServerWrap(t, ca, "*.example.com")),
+		"7445": lineServer(t, "web-2", tlsServerWrap(t, ca, "*.example.com")),
+		"7432": lineServer(t, "db", nil),
+	}
+	repl := map[string]string{"127.0.0.1:6443": freePort(t), "127.0.0.1:6432": freePort(t)}
+	for port, addr := range backends {
+		repl["127.0.0.1:"+port] = addr
+	}
+	runInProcess(t, exampleConfig(t, "examples/passthrough/passthrough.yaml", repl))
+
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	dial := func(sni string) []string {
+		c, err := tls.Dial("tcp", repl["127.0.0.1:6443"], &tls.Config{ServerName: sni, RootCAs: roots})
+		require.NoError(t, err, "the backend's own certificate, verified through the proxy")
+		defer c.Close()
+		return talkLines(t, c, "hi")
+	}
+	assert.Equal(t, []string{"api: hi"}, dial("api.example.com"))
+	web := dial("www.example.com")[0]
+	assert.Contains(t, []string{"web-1: hi", "web-2: hi"}, web)
+	assert.Equal(t, []string{web}, dial("shop.example.com"), "hash selection: the same client IP, the same backend")
+
+	c, err := net.Dial("tcp", repl["127.0.0.1:6432"])
+	require.NoError(t, err)
+	defer c.Close()
+	assert.Equal(t, []string{"db: select 1"}, talkLines(t, c, "select 1"))
 }
