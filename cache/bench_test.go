@@ -166,3 +166,62 @@ func BenchmarkNotModified(b *testing.B) {
 		_ = NotModified(req, stored)
 	}
 }
+
+func BenchmarkParseRange(b *testing.B) {
+	for _, tc := range []struct{ name, h string }{
+		{"single", "bytes=1000-1999"},
+		{"suffix", "bytes=-500"},
+		{"multi=3", "bytes=0-99, 1000-1999, -500"},
+		{"multi=50", manyRanges(50)},
+		{"invalid", "bytes=0-3,2-5"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = ParseRange(tc.h, 1<<20, 0)
+			}
+		})
+	}
+}
+
+func BenchmarkRangeHeaderFilter(b *testing.B) {
+	for _, tc := range []struct{ name, h string }{
+		{"clone-only", ""}, // baseline: the header Clone every case pays
+		{"single", "bytes=1000-1999"},
+		{"multi=3", "bytes=0-99, 1000-1999, -500"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := request(b, "GET", "Range", tc.h)
+			stored := response(b, 200, "Content-Length", "1048576", "Content-Type", "video/mp4", "ETag", `"abc"`)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp := stored.Clone() // as a hit does: the stored header is shared
+				if tc.h != "" {
+					_ = RangeHeaderFilter(req, resp, 0)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRangeResponse_Body(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	for _, n := range []int{1, 3, 50} {
+		b.Run(fmt.Sprintf("ranges=%d", n), func(b *testing.B) {
+			rr := RangeResponse{Kind: RangeMulti, Length: int64(len(body)), Boundary: "0123456789abcdefghijklmnop", ContentType: "video/mp4"}
+			if n == 1 {
+				rr.Kind = RangeSingle
+			}
+			for i := range n {
+				start := int64(i) * 16 << 10
+				rr.Ranges = append(rr.Ranges, ByteRange{start, start + 4<<10 - 1})
+			}
+			buf := make([]byte, 32<<10)
+			b.SetBytes(rr.BodySize())
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = io.CopyBuffer(io.Discard, struct{ io.Reader }{rr.Body(bytes.NewReader(body))}, buf)
+			}
+		})
+	}
+}

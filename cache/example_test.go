@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/pingora-go/pingora/cache"
@@ -122,4 +123,51 @@ func ExampleRequestKey() {
 	key, err := cache.RequestKey([]byte("tenant-1"), "https", req)
 	fmt.Println(string(key.Primary), err)
 	// Output: https://example.com/img/a.png?w=100 <nil>
+}
+
+func ExampleParseRange() {
+	for _, h := range []string{"bytes=0-499", "bytes=-500", "bytes=0-0,-1", "bytes=20000-", "bytes=500-700,601-999", "items=0-1"} {
+		r := cache.ParseRange(h, 10000, 0)
+		fmt.Println(h, r.Kind, r.Ranges)
+	}
+	// Output:
+	// bytes=0-499 single [{0 499}]
+	// bytes=-500 single [{9500 9999}]
+	// bytes=0-0,-1 multi [{0 0} {9999 9999}]
+	// bytes=20000- unsatisfiable []
+	// bytes=500-700,601-999 invalid []
+	// items=0-1 invalid []
+}
+
+func ExampleRangeHeaderFilter() {
+	// A cache hit: the stored response header and body.
+	stored, _ := httpheader.NewResponse(200)
+	_, _ = stored.Add("Content-Type", "text/plain")
+	_, _ = stored.Add("Content-Length", "26")
+	body := strings.NewReader("abcdefghijklmnopqrstuvwxyz") // an io.ReaderAt, like MemoryStorage's hit
+
+	req, _ := httpheader.NewRequest("GET", "/letters")
+	_, _ = req.Add("Range", "bytes=0-2, -3")
+	resp := stored.Clone()
+	rr := cache.RangeHeaderFilter(req, resp, 0)
+	out, _ := io.ReadAll(rr.Body(body))
+
+	fmt.Println(resp.Status(), rr.Kind, resp.Get("Content-Length") == fmt.Sprint(len(out)))
+	// The boundary is random: show the body with a fixed one, and lines
+	// ending in "\n" where the body has "\r\n".
+	shown := strings.NewReplacer(rr.Boundary, "BOUNDARY", "\r\n", "\n").Replace(string(out))
+	fmt.Print(shown)
+	// Output:
+	// 206 multi true
+	// --BOUNDARY
+	// Content-Type: text/plain
+	// Content-Range: bytes 0-2/26
+	//
+	// abc
+	// --BOUNDARY
+	// Content-Type: text/plain
+	// Content-Range: bytes 23-25/26
+	//
+	// xyz
+	// --BOUNDARY--
 }

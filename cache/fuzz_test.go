@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"bytes"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -170,6 +172,55 @@ func FuzzRequestKey(f *testing.F) {
 		i := strings.Index(p, "://")
 		if i < 0 || strings.ContainsAny(p[i+3:strings.IndexByte(p[i+3:]+"/", '/')+i+3], "@#?") || strings.Contains(p, "#") {
 			t.Fatalf("bad primary %q", p)
+		}
+	})
+}
+
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{
+		"bytes=0-499", "bytes=-500", "bytes=9500-", "bytes=0-0,-1", "bytes=500-600,601-999", "bytes=500-700,601-999",
+		"BYTES= 0-1 ,, 4-5", "bytes=", "bytes=-0", "items=0-1", "bytes=99999999999999999999-", "bytes=-99999999999999999999",
+		"bytes=0-1,2-3,4-5,6-7,8-9", "bytes=0 - 1", "bytes=5-1",
+	} {
+		f.Add(s, int64(10000), 0)
+		f.Add(s, int64(0), 2)
+	}
+	f.Fuzz(func(t *testing.T, h string, length int64, maxRanges int) {
+		got := ParseRange(h, length, maxRanges)
+		limit := maxRanges
+		if limit <= 0 {
+			limit = DefaultMaxRanges
+		}
+		switch got.Kind {
+		case RangeSingle, RangeMulti:
+			if (got.Kind == RangeSingle) != (len(got.Ranges) == 1) || len(got.Ranges) > limit {
+				t.Fatalf("%v with %d ranges", got.Kind, len(got.Ranges))
+			}
+			prev := int64(-1)
+			for _, r := range got.Ranges {
+				if r.Start <= prev || r.Start > r.End || r.End >= length || r.Len() <= 0 {
+					t.Fatalf("range %+v after %d, length %d", r, prev, length)
+				}
+				prev = r.End
+			}
+		case RangeNone:
+			if length != 0 || got.Ranges != nil {
+				t.Fatalf("none %+v for length %d", got, length)
+			}
+		case RangeInvalid, RangeUnsatisfiable:
+			if got.Ranges != nil {
+				t.Fatalf("%v with ranges %+v", got.Kind, got.Ranges)
+			}
+		default:
+			t.Fatalf("kind %v", got.Kind)
+		}
+		// The multipart body of a valid result has exactly BodySize bytes.
+		if got.Kind == RangeMulti && length <= 1<<16 {
+			rr := RangeResponse{Kind: got.Kind, Ranges: got.Ranges, Length: length, Boundary: "b", ContentType: "x/y"}
+			n, err := io.Copy(io.Discard, rr.Body(bytes.NewReader(make([]byte, length))))
+			if err != nil || n != rr.BodySize() {
+				t.Fatalf("body %d bytes, %v; BodySize %d", n, err, rr.BodySize())
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"io"
 
 	"github.com/pingora-go/pingora/tinyufo"
 )
@@ -153,12 +154,18 @@ func (s *MemoryStorage) Len() int { return s.objects.Len() }
 func (s *MemoryStorage) Size() int64 { return int64(s.objects.Weight()) * weightUnit }
 
 // memoryHit reads a stored body; the body is shared and never modified.
-// bytes.Reader's Size is the body length.
+// bytes.Reader's Size is the body length, and it implements io.ReaderAt
+// and io.Seeker for serving ranges.
 type memoryHit struct {
 	bytes.Reader
 }
 
 func (h *memoryHit) Close() error { return nil }
+
+var (
+	_ io.ReaderAt = (*memoryHit)(nil)
+	_ io.Seeker   = (*memoryHit)(nil)
+)
 
 // memoryMiss buffers a body until Finish.
 type memoryMiss struct {

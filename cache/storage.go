@@ -34,6 +34,11 @@ type Storage interface {
 }
 
 // HitHandler reads a stored body.
+//
+// A HitHandler may also implement io.ReaderAt, reading the body at an
+// offset without moving the Read position, and io.Seeker: serving ranges
+// (RangeResponse.Body) then skips to each range instead of reading what
+// comes before it. MemoryStorage's HitHandler implements both.
 type HitHandler interface {
 	io.ReadCloser
 	// Size returns the body length in bytes.
