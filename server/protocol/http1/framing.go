@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"net/netip"
 
 	"github.com/pingora-go/pingora/httpheader"
 )
@@ -337,13 +338,8 @@ func validHostHeader(h []byte) bool {
 	host, port := h, []byte(nil)
 	if len(h) > 0 && h[0] == '[' {
 		end := bytes.IndexByte(h, ']')
-		if end < 2 {
+		if end < 0 || !validIPLiteral(h[:end+1]) {
 			return false
-		}
-		for _, c := range h[1:end] {
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
-				return false
-			}
 		}
 		rest := h[end+1:]
 		if len(rest) > 0 {
@@ -388,9 +384,39 @@ func validAuthority(t []byte) bool {
 		}
 	}
 	if t[0] == '[' {
-		return t[i-1] == ']' // IP-literal
+		return validIPLiteral(t[:i])
 	}
 	return bytes.IndexByte(t[:i], ':') < 0 && bytes.IndexByte(t[:i], '[') < 0
+}
+
+// validIPLiteral reports whether b is "[" IPv6address "]" (RFC 3986
+// §3.2.2), optionally with a zone as RFC 6874 writes it ("%25" zone).
+// An empty or non-IPv6 literal ("[]", "[1.2.3.4]", "[example]") is
+// refused, as net/url refuses it: the proxy and a Go origin must agree.
+func validIPLiteral(b []byte) bool {
+	if len(b) < 4 || b[0] != '[' || b[len(b)-1] != ']' {
+		return false
+	}
+	addr := b[1 : len(b)-1]
+	if i := bytes.Index(addr, []byte("%25")); i >= 0 {
+		zone := addr[i+3:]
+		if len(zone) == 0 {
+			return false
+		}
+		for _, c := range zone {
+			if !hostChar[c] || c == '%' || c == ':' || c == '[' || c == ']' {
+				return false
+			}
+		}
+		addr = addr[:i]
+	}
+	for _, c := range addr {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	ip, err := netip.ParseAddr(string(addr))
+	return err == nil && ip.Is6() && ip.Zone() == ""
 }
 
 // isAbsolute reports whether t starts with scheme "://".
