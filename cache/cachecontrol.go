@@ -232,20 +232,29 @@ func setDelta(d *Delta, value string, hasValue bool) {
 
 // parseDelta parses delta-seconds: 1*DIGIT, capped at MaxDelta.
 func parseDelta(s string) (uint32, bool) {
+	n, _, ok := parseDigits(s, MaxDelta)
+	return uint32(n), ok
+}
+
+// parseDigits parses 1*DIGIT, the one number syntax of the headers this
+// package reads, saturating at limit; capped reports that it did.
+func parseDigits(s string, limit uint64) (n uint64, capped, ok bool) {
 	if s == "" {
-		return 0, false
+		return 0, false, false
 	}
-	var n uint64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return 0, false
+			return 0, false, false
 		}
-		if n < MaxDelta {
-			n = n*10 + uint64(c-'0')
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			n, capped = limit, true
+		} else if !capped {
+			n = n*10 + d
 		}
 	}
-	return uint32(min(n, MaxDelta)), true
+	return n, capped, true
 }
 
 // appendFieldNames adds the comma-separated field names in list, lower

@@ -209,35 +209,17 @@ func cutComma(s string) (elem, rest string) {
 
 // parseRangeNumber parses 1*DIGIT, saturating at math.MaxInt64.
 func parseRangeNumber(s string) (int64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			n = math.MaxInt64
-		} else {
-			n = n*10 + d
-		}
-	}
-	return n, true
+	n, _, ok := parseDigits(s, math.MaxInt64)
+	return int64(n), ok
 }
 
 // parseLength parses a Content-Length value: 1*DIGIT that fits an int64.
 func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	n, capped, ok := parseDigits(s, math.MaxInt64)
+	if !ok || capped {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || s[0] == '+' || s[0] == '-' {
-		return 0, false
-	}
-	return n, true
+	return int64(n), true
 }
 
 // trimOWS trims spaces and horizontal tabs.
