@@ -12,14 +12,12 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log"
-	"log/slog"
-	"os"
 
 	"github.com/pingora-go/pingora/l4"
-	"github.com/pingora-go/pingora/server"
+	"github.com/pingora-go/pingora/server/listener"
 	"github.com/pingora-go/pingora/server/peer"
+	"github.com/pingora-go/pingora/tools/bench/internal/benchsrv"
 )
 
 func main() {
@@ -30,34 +28,12 @@ func main() {
 	origin := peer.New(*upstream, false, "")
 	p, err := l4.New(l4.Options{
 		Upstream: func(context.Context, *l4.ConnInfo, int) (*peer.Peer, error) { return origin, nil },
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:   benchsrv.Logger(),
 	})
 	if err != nil {
 		log.Fatalf("pingora-l4: %v", err)
 	}
 	defer p.Close()
 
-	s, err := server.NewWithConf(nil, &server.Conf{
-		GracePeriodSeconds:             1,
-		GracefulShutdownTimeoutSeconds: 1,
-	})
-	if err != nil {
-		log.Fatalf("pingora-l4: %v", err)
-	}
-	svc := server.NewListeningService("l4", p)
-	svc.AddTCP(*addr)
-	s.AddListening(svc)
-
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	select {
-	case <-s.Ready():
-		fmt.Printf("listening on %s\n", s.Addrs()[0])
-		os.Stdout.Sync()
-	case err := <-done:
-		log.Fatalf("pingora-l4: %v", err)
-	}
-	if err := <-done; err != nil {
-		log.Fatalf("pingora-l4: %v", err)
-	}
+	benchsrv.Run("pingora-l4", p, listener.Config{Addr: *addr})
 }

@@ -11,18 +11,14 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"log"
-	"log/slog"
-	"os"
 
 	"github.com/pingora-go/pingora/proxy"
-	"github.com/pingora-go/pingora/server"
 	"github.com/pingora-go/pingora/server/connector"
 	"github.com/pingora-go/pingora/server/listener"
 	"github.com/pingora-go/pingora/server/peer"
+	"github.com/pingora-go/pingora/tools/bench/internal/benchsrv"
 )
 
 func main() {
@@ -42,34 +38,12 @@ func main() {
 		// run.sh: the HTTP/2 runs have 160 streams in flight, and the
 		// default pool (128, Pingora's) would close and redial the rest.
 		ConnectorOptions: connector.Options{PoolSize: 256},
-		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:           benchsrv.Logger(),
 	})
 	if err != nil {
 		log.Fatalf("pingora-proxy: %v", err)
 	}
 	defer p.Cleanup()
 
-	s, err := server.NewWithConf(nil, &server.Conf{
-		GracePeriodSeconds:             1,
-		GracefulShutdownTimeoutSeconds: 1,
-	})
-	if err != nil {
-		log.Fatalf("pingora-proxy: %v", err)
-	}
-	svc := server.NewListeningService("proxy", p)
-	svc.AddListener(listener.Config{Addr: *addr, NotSentLowat: *lowat})
-	s.AddListening(svc)
-
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	select {
-	case <-s.Ready():
-		fmt.Printf("listening on %s\n", s.Addrs()[0])
-		os.Stdout.Sync()
-	case err := <-done:
-		log.Fatalf("pingora-proxy: %v", err)
-	}
-	if err := <-done; err != nil {
-		log.Fatalf("pingora-proxy: %v", err)
-	}
+	benchsrv.Run("pingora-proxy", p, listener.Config{Addr: *addr, NotSentLowat: *lowat})
 }
